@@ -1,0 +1,125 @@
+#pragma once
+// One interface over cgroup v1 (a hierarchy per controller), v2 (unified) and hybrid hosts
+// (v1 controllers with a v2 tree beside them: v1 is used for every controller mounted there,
+// the unified tree for the ones only it has, e.g. hugetlb on our machines).
+//
+// A Manager is bound to one container's cgroup. It never knows about containers beyond
+// that (youki's libcgroups): the runtime hands it oci::Resources and pids.
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "berth/common/result.hpp"
+#include "berth/oci/spec.hpp"
+
+namespace berth::cgroups {
+
+/// Where the cgroup filesystems of this host are (read from /proc/self/mountinfo, or made up by
+/// tests over a temporary directory).
+struct Layout {
+    /// v1: controller name ("memory", "cpu", "cpuacct", "name=systemd", ...) -> mount point.
+    /// Co-mounted controllers ("cpu,cpuacct") appear once per controller, same mount point.
+    std::map<std::string, std::string> v1_mounts;
+    /// v2 mount point ("/sys/fs/cgroup" or "/sys/fs/cgroup/unified"), empty if none.
+    std::string v2_mount;
+    /// This process's own cgroup per v1 controller and for v2 ("" key), from /proc/self/cgroup;
+    /// relative cgroupsPath values are joined to it.
+    std::map<std::string, std::string> own_paths;
+
+    [[nodiscard]] bool pure_v2() const noexcept { return v1_mounts.empty() && !v2_mount.empty(); }
+};
+
+/// Reads the layout of the calling process from /proc/self/mountinfo and /proc/self/cgroup.
+[[nodiscard]] Result<Layout> detect_layout();
+
+/// Parses mountinfo and /proc/<pid>/cgroup text (split out for unit tests).
+[[nodiscard]] Result<Layout> parse_layout(const std::string& mountinfo, const std::string& proc_cgroup);
+
+struct MemoryStats {
+    uint64_t usage = 0, max_usage = 0, limit = 0, failcnt = 0;
+    uint64_t swap_usage = 0, swap_limit = 0;
+    uint64_t cache = 0;
+    std::map<std::string, uint64_t> raw;  ///< memory.stat
+};
+struct CpuStats {
+    uint64_t usage_total = 0, usage_user = 0, usage_kernel = 0;  ///< nanoseconds
+    std::vector<uint64_t> percpu;
+    uint64_t periods = 0, throttled_periods = 0, throttled_time = 0;
+};
+struct PidsStats {
+    uint64_t current = 0, limit = 0;  ///< limit 0 = max
+};
+struct BlkioEntry {
+    uint64_t major = 0, minor = 0;
+    std::string op;
+    uint64_t value = 0;
+};
+struct HugetlbStats {
+    uint64_t usage = 0, max_usage = 0, failcnt = 0;
+};
+/// What `runc events --stats` reports (its "data" object).
+struct Stats {
+    CpuStats cpu;
+    MemoryStats memory;
+    PidsStats pids;
+    std::vector<BlkioEntry> blkio_io_service_bytes_recursive;
+    std::vector<BlkioEntry> blkio_io_serviced_recursive;
+    std::map<std::string, HugetlbStats> hugetlb;  ///< by page size ("2MB")
+    uint64_t oom_kill_count = 0;
+};
+
+/// Options that pick and place a container's cgroup.
+struct Options {
+    std::string cgroups_path;  ///< linux.cgroupsPath; empty = relative "<id>" (runc's default)
+    std::string id;            ///< container id
+};
+
+/// A container's cgroup across all controllers. Paths are computed at construction; nothing is
+/// created until create().
+class Manager {
+public:
+    virtual ~Manager() = default;
+
+    /// Makes the cgroup directories (each controller, or the v2 dir with controllers enabled in
+    /// its parents' subtree_control). AlreadyExists-safe. Errors carry the directory.
+    [[nodiscard]] virtual Result<void> create() = 0;
+    /// Writes every limit in `r` (the create-time set). InvalidArgument names the resource field
+    /// and Unsupported a controller the host lacks, when the spec asks for it.
+    [[nodiscard]] virtual Result<void> apply(const oci::Resources& r) = 0;
+    /// `update`: same as apply, but only the fields present change.
+    [[nodiscard]] virtual Result<void> update(const oci::Resources& r) = 0;
+    /// Moves a process (or, with threads=false, its whole thread group) into the cgroup.
+    [[nodiscard]] virtual Result<void> add_process(pid_t pid) = 0;
+    /// Freezer: freeze() returns once the cgroup is FROZEN.
+    [[nodiscard]] virtual Result<void> freeze() = 0;
+    [[nodiscard]] virtual Result<void> thaw() = 0;
+    [[nodiscard]] virtual Result<bool> frozen() = 0;
+    /// Every pid in the cgroup (recursively).
+    [[nodiscard]] virtual Result<std::vector<pid_t>> pids() = 0;
+    /// Sends `sig` to every process in the cgroup (freezing around it so none escapes by forking).
+    [[nodiscard]] virtual Result<void> kill_all(int sig) = 0;
+    [[nodiscard]] virtual Result<Stats> stats() = 0;
+    /// Removes the directories (children first), retrying on EBUSY briefly. NotFound is success.
+    [[nodiscard]] virtual Result<void> destroy() = 0;
+    /// Directory per controller ("" for the v2 dir), for the state file and for tests.
+    [[nodiscard]] virtual std::map<std::string, std::string> paths() const = 0;
+    /// True if the manager drives v2 (pure v2 host); false for v1 and hybrid.
+    [[nodiscard]] virtual bool is_v2() const noexcept = 0;
+};
+
+/// Picks the manager for `layout` (v1/hybrid or v2) and computes the container's cgroup paths.
+/// InvalidArgument for a cgroupsPath with ".." components or systemd "slice:prefix:name" syntax
+/// (not supported yet).
+[[nodiscard]] Result<std::unique_ptr<Manager>> make_manager(const Layout& layout, const Options& opts);
+
+/// Re-opens a container's manager from paths() saved earlier (state file).
+[[nodiscard]] Result<std::unique_ptr<Manager>> load_manager(const Layout& layout,
+                                                            const std::map<std::string, std::string>& paths);
+
+}  // namespace berth::cgroups
