@@ -1,1 +1,59 @@
-int main() { return 0; }
+// berth-runtime: an OCI runtime with runc's command line.
+
+#include <unistd.h>
+
+#include <cstdio>
+
+#include "berth/common/log.hpp"
+#include "commands.hpp"
+
+namespace berth::cli {
+
+void fail(Context& ctx, const Error& e) {
+    BLOG_ERROR("{}", e.what());
+    ctx.status = 1;
+}
+
+}  // namespace berth::cli
+
+int main(int argc, char** argv) {
+    using namespace berth;
+    cli::Context ctx;
+    CLI::App app{"berth-runtime: an OCI container runtime (runc compatible)", "berth-runtime"};
+    app.require_subcommand(1);
+    app.set_version_flag("-v,--version", std::string("berth-runtime version 0.1.0\nspec: ") + oci::kOciVersion);
+    bool debug = false, systemd = false, rootless_flag = false;
+    std::string log_path, log_format = "text", criu, rootless;
+    app.add_flag("--debug", debug, "enable debug logging");
+    app.add_option("--log", log_path, "log file (default: stderr)");
+    app.add_option("--log-format", log_format, "log format: text or json")->check(CLI::IsMember({"text", "json"}));
+    app.add_option("--root", ctx.globals.root, "root directory for container state");
+    app.add_option("--criu", criu, "ignored (checkpoint/restore is not supported)");
+    app.add_flag("--systemd-cgroup", systemd, "use systemd cgroups (not supported)");
+    app.add_option("--rootless", rootless, "ignored; rootless mode is detected")->expected(0, 1);
+    (void)rootless_flag;
+    app.parse_complete_callback([&] {
+        log::init(log_path, log_format == "json" ? log::Format::Json : log::Format::Text,
+                  debug ? log::Level::Debug : log::Level::Warn);
+        ctx.globals.systemd_cgroup = systemd;
+    });
+    cli::register_lifecycle(app, ctx);
+    cli::register_exec(app, ctx);
+    cli::register_resources(app, ctx);
+    cli::register_info(app, ctx);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        if (e.get_exit_code() == 0) return app.exit(e);
+        log::init(log_path, log_format == "json" ? log::Format::Json : log::Format::Text, log::Level::Warn);
+        BLOG_ERROR("{}", e.what());
+        return 1;
+    } catch (const std::exception& e) {
+        BLOG_ERROR("{}", e.what());
+        return 1;
+    }
+    if (systemd && ctx.status == 0) {
+        // Reported after the fact only for verbs that would have used it.
+    }
+    return ctx.status;
+}

@@ -49,7 +49,7 @@ void set_pattern(spdlog::logger& lg, Format f) {
     if (f == Format::Json)
         lg.set_pattern("{%v,\"time\":\"%Y-%m-%dT%H:%M:%S.%fZ\"}", spdlog::pattern_time_type::utc);
     else
-        lg.set_pattern("%Y-%m-%dT%H:%M:%S.%fZ %v", spdlog::pattern_time_type::utc);
+        lg.set_pattern("time=\"%Y-%m-%dT%H:%M:%SZ\" %v", spdlog::pattern_time_type::utc);
 }
 
 }  // namespace
@@ -87,7 +87,8 @@ void write(Level level, std::string_view msg) noexcept {
             s.logger->log(to_spd(level), "\"level\":\"{}\",\"msg\":\"{}\"", level_name(level),
                           json_escape(msg));
         else
-            s.logger->log(to_spd(level), "{} {}", level_name(level), msg);
+            // logrus' text format, as runc prints it: time="..." level=error msg="..."
+            s.logger->log(to_spd(level), "level={} msg=\"{}\"", level_name(level), json_escape(msg));
     } catch (...) {
         // Logging must never take the program down.
     }

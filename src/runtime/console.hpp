@@ -1,0 +1,26 @@
+#pragma once
+// The container's terminal: a pty made inside the container's devpts whose master goes to
+// whoever listens on --console-socket (SCM_RIGHTS), as runc does.
+
+#include "berth/common/result.hpp"
+#include "berth/common/unique_fd.hpp"
+#include "berth/oci/spec.hpp"
+
+namespace berth::runtime {
+
+/// Parent side: connects to the unix socket at `path`.
+[[nodiscard]] Result<UniqueFd> connect_console_socket(const std::string& path);
+
+/// Child side, after pivot_root: opens /dev/ptmx, sends the master on `socket_fd`, makes the
+/// slave stdin/stdout/stderr and the controlling terminal, and bind-mounts it on /dev/console
+/// when `mount_console`. Returns 0 or an errno; `step` names what failed.
+int setup_console(int socket_fd, const oci::ConsoleSize* size, bool mount_console,
+                  const char** step) noexcept;
+
+/// Sends `fd` over a connected unix socket with `name` as the payload.
+int send_fd(int socket_fd, int fd, const char* name) noexcept;
+
+/// Receives one fd sent by send_fd.
+[[nodiscard]] Result<UniqueFd> recv_fd(int socket_fd);
+
+}  // namespace berth::runtime

@@ -1,0 +1,257 @@
+#include "launch.hpp"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <map>
+#include <set>
+
+#include "berth/common/fs.hpp"
+#include "berth/common/log.hpp"
+#include "sync.hpp"
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+
+namespace berth::runtime {
+namespace {
+
+const std::map<std::string, int>& rlimit_table() {
+    static const std::map<std::string, int> t = {
+        {"RLIMIT_CPU", RLIMIT_CPU},         {"RLIMIT_FSIZE", RLIMIT_FSIZE},
+        {"RLIMIT_DATA", RLIMIT_DATA},       {"RLIMIT_STACK", RLIMIT_STACK},
+        {"RLIMIT_CORE", RLIMIT_CORE},       {"RLIMIT_RSS", RLIMIT_RSS},
+        {"RLIMIT_NPROC", RLIMIT_NPROC},     {"RLIMIT_NOFILE", RLIMIT_NOFILE},
+        {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK}, {"RLIMIT_AS", RLIMIT_AS},
+        {"RLIMIT_LOCKS", RLIMIT_LOCKS},     {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING},
+        {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE}, {"RLIMIT_NICE", RLIMIT_NICE},
+        {"RLIMIT_RTPRIO", RLIMIT_RTPRIO},   {"RLIMIT_RTTIME", RLIMIT_RTTIME},
+    };
+    return t;
+}
+
+std::string format_map(const std::vector<oci::IdMapping>& m) {
+    std::string s;
+    for (const auto& e : m)
+        s += std::to_string(e.container_id) + " " + std::to_string(e.host_id) + " " + std::to_string(e.size) + "\n";
+    return s;
+}
+
+Result<void> write_id_maps(pid_t pid, const oci::Spec& spec) {
+    const auto& l = *spec.linux;
+    std::string base = "/proc/" + std::to_string(pid);
+    if (!l.gid_mappings.empty())
+        BERTH_TRY_CTX(write_file(base + "/gid_map", format_map(l.gid_mappings)), "write gid mappings");
+    if (!l.uid_mappings.empty())
+        BERTH_TRY_CTX(write_file(base + "/uid_map", format_map(l.uid_mappings)), "write uid mappings");
+    return {};
+}
+
+// The device rules runc adds to every container (libcontainer/specconv AllowedDevices).
+std::vector<oci::DeviceCgroupRule> allowed_devices() {
+    auto rule = [](const char* type, std::optional<int64_t> major, std::optional<int64_t> minor,
+                   const char* access) {
+        oci::DeviceCgroupRule r;
+        r.allow = true;
+        r.type = type;
+        r.major = major;
+        r.minor = minor;
+        r.access = access;
+        return r;
+    };
+    return {
+        rule("c", std::nullopt, std::nullopt, "m"), rule("b", std::nullopt, std::nullopt, "m"),
+        rule("c", 1, 3, "rwm"),   rule("c", 1, 8, "rwm"),  rule("c", 1, 7, "rwm"),
+        rule("c", 5, 0, "rwm"),   rule("c", 1, 5, "rwm"),  rule("c", 1, 9, "rwm"),
+        rule("c", 5, 1, "rwm"),   rule("c", 136, std::nullopt, "rwm"), rule("c", 5, 2, "rwm"),
+        rule("c", 10, 200, "rwm"),
+    };
+}
+
+}  // namespace
+
+oci::Resources resources_with_devices(const oci::Spec& spec) {
+    oci::Resources r;
+    if (spec.linux && spec.linux->resources) r = *spec.linux->resources;
+    // Spec rules first, then the defaults appended (runc's order: the last match wins in v1
+    // once "a" is denied, and in our BPF program allow rules are checked in order).
+    for (auto& d : allowed_devices()) r.devices.push_back(std::move(d));
+    if (spec.linux) {
+        for (const auto& d : spec.linux->devices) {
+            oci::DeviceCgroupRule rule;
+            rule.allow = true;
+            rule.type = d.type == "b" ? "b" : "c";
+            rule.major = d.major;
+            rule.minor = d.minor;
+            rule.access = "rwm";
+            if (d.type != "p") r.devices.push_back(std::move(rule));
+        }
+    }
+    return r;
+}
+
+std::vector<CgroupMountSource> cgroup_mount_sources(const cgroups::Layout& layout,
+                                                    const cgroups::Manager& mgr) {
+    std::vector<CgroupMountSource> out;
+    std::set<std::string> seen;
+    for (const auto& [ctrl, path] : mgr.paths()) {
+        if (ctrl.empty()) {
+            if (seen.insert(layout.v2_mount).second)
+                out.push_back({layout.pure_v2() ? "" : "unified", path, true});
+            continue;
+        }
+        auto it = layout.v1_mounts.find(ctrl);
+        if (it == layout.v1_mounts.end() || !seen.insert(it->second).second) continue;
+        std::string mp = it->second;
+        out.push_back({mp.substr(mp.find_last_of('/') + 1), path, false});
+    }
+    return out;
+}
+
+Result<std::vector<Rlim>> translate_rlimits(const oci::Process& p) {
+    std::vector<Rlim> out;
+    for (size_t i = 0; i < p.rlimits.size(); ++i) {
+        const auto& r = p.rlimits[i];
+        auto it = rlimit_table().find(r.type);
+        if (it == rlimit_table().end())
+            return make_error(Errc::InvalidArgument, "process.rlimits[{}].type: unknown rlimit {}", i, r.type);
+        out.push_back({it->second, {r.soft, r.hard}});
+    }
+    return out;
+}
+
+Result<void> prepare_init(InitConfig& c, const oci::Spec& spec) {
+    c.spec = &spec;
+    int new_flags = 0;
+    if (spec.linux) {
+        // User namespace first: the others are then joined or created inside it.
+        std::vector<const oci::Namespace*> order;
+        for (const auto& ns : spec.linux->namespaces)
+            if (ns.type == "user") order.push_back(&ns);
+        for (const auto& ns : spec.linux->namespaces)
+            if (ns.type != "user") order.push_back(&ns);
+        for (const oci::Namespace* ns : order) {
+            int flag = oci::namespace_flag(ns->type);
+            if (!flag) return make_error(Errc::InvalidArgument, "linux.namespaces: unknown type {}", ns->type);
+            if (ns->path.empty()) {
+                new_flags |= flag;
+                continue;
+            }
+            UniqueFd fd(::open(ns->path.c_str(), O_RDONLY | O_CLOEXEC));
+            if (!fd) return BERTH_SYS_ERROR("open {} namespace {}", ns->type, ns->path);
+            c.joins.push_back({flag, ns->path, std::move(fd)});
+        }
+    }
+    c.new_user_ns = new_flags & CLONE_NEWUSER;
+    c.new_mount_ns = new_flags & CLONE_NEWNS;
+    c.new_uts_ns = new_flags & CLONE_NEWUTS;
+    if (c.joins.empty()) {
+        // Fast path: one clone creates everything but the cgroup namespace (which must be made
+        // after the cgroup is joined) and the time namespace (clone(2) can't take its flag).
+        c.clone_flags = new_flags & ~(CLONE_NEWCGROUP | CLONE_NEWTIME);
+        c.unshare_flags = new_flags & (CLONE_NEWCGROUP | CLONE_NEWTIME);
+    } else {
+        c.double_fork = true;
+        c.unshare_flags = new_flags;
+    }
+
+    c.mounts = BERTH_TRY(plan_mounts(spec.mounts, c.bundle));
+    for (const auto& m : c.mounts)
+        if (m.destination == "/dev" && !m.bind) c.setup_dev = true;
+    c.devices = devices_to_create(spec.linux ? &*spec.linux : nullptr);
+    const std::string prop = spec.linux ? spec.linux->rootfs_propagation : "";
+    unsigned long p = BERTH_TRY(parse_rootfs_propagation(prop));
+    c.root_propagation_pre = (p & MS_PRIVATE) ? (MS_PRIVATE | MS_REC) : (MS_SLAVE | MS_REC);
+    c.root_propagation_post = prop.empty() ? 0 : p;
+    c.readonly_root = spec.root && spec.root->readonly;
+    if (spec.linux)
+        for (const auto& [k, v] : spec.linux->sysctl) c.sysctl.emplace_back(k, v);
+
+    const oci::Process& proc = *c.process;
+    c.rlimits = BERTH_TRY(translate_rlimits(proc));
+    if (proc.capabilities) {
+        c.has_caps = true;
+        c.caps = BERTH_TRY(parse_capabilities(*proc.capabilities));
+    }
+    if (spec.linux && spec.linux->seccomp) {
+        c.has_seccomp = true;
+        c.seccomp = BERTH_TRY(compile_seccomp(*spec.linux->seccomp));
+    }
+    if (spec.hooks) {
+        c.parent_hooks = !spec.hooks->prestart.empty() || !spec.hooks->create_runtime.empty();
+        c.child_hooks = !spec.hooks->create_container.empty() || !spec.hooks->start_container.empty();
+    }
+    return {};
+}
+
+Result<Launched> launch(InitConfig& c, cgroups::Manager* mgr,
+                        const std::function<Result<void>(pid_t)>& on_hooks) {
+    SyncPair sp = BERTH_TRY(make_sync_pair());
+    c.sync_fd = sp.child.get();
+    pid_t pid = static_cast<pid_t>(::syscall(SYS_clone, c.clone_flags | SIGCHLD, 0, 0, 0, 0));
+    if (pid < 0) return BERTH_SYS_ERROR("clone container init");
+    if (pid == 0) {
+        sp.parent.reset();
+        container_init(c);
+    }
+    sp.child.reset();
+    ChildProcess first(pid);
+    ChildProcess init;
+    if (!c.double_fork && c.new_user_ns)
+        BERTH_TRY_CTX(write_id_maps(pid, *c.spec), "container init");
+    if (mgr) BERTH_TRY(mgr->add_process(pid));
+    if (int e = sync_send(sp.parent.get(), SyncType::Go)) return sys_error(e, "start container init");
+    pid_t init_pid = c.double_fork ? 0 : pid;
+    for (;;) {
+        auto m = sync_recv(sp.parent.get());
+        if (!m) {
+            // The child died without a message: tell how, if we can.
+            if (init_pid == 0 || init_pid == first.pid()) {
+                auto st = first.wait();
+                if (st && st->signal) return make_error(Errc::Internal, "container init killed by signal {} during setup", st->signal);
+            }
+            return Unexpected(std::move(m).error());
+        }
+        switch (m->type) {
+            case SyncType::MapRequest:
+                BERTH_TRY_CTX(write_id_maps(pid, *c.spec), "container init");
+                if (int e = sync_send(sp.parent.get(), SyncType::MapDone)) return sys_error(e, "sync");
+                break;
+            case SyncType::Pid:
+                init_pid = m->value;
+                init = ChildProcess(init_pid);
+                BERTH_TRY(first.wait());
+                break;
+            case SyncType::Hooks:
+                if (on_hooks) BERTH_TRY(on_hooks(init_pid));
+                if (int e = sync_send(sp.parent.get(), SyncType::HooksDone, init_pid)) return sys_error(e, "sync");
+                break;
+            case SyncType::Ready: {
+                Launched l;
+                l.init = c.double_fork ? std::move(init) : std::move(first);
+                if (c.fifo_fd < 0) {
+                    // No start to wait for: the process execs now. The sync socket closes at a
+                    // successful execve (it is O_CLOEXEC) or carries the error.
+                    auto last = sync_recv(sp.parent.get());
+                    if (last && last->type == SyncType::Error) return Unexpected(sync_error(*last));
+                }
+                return l;
+            }
+            case SyncType::Error:
+                return Unexpected(sync_error(*m));
+            default:
+                return make_error(Errc::Internal, "unexpected message {} from container init",
+                                  static_cast<int>(m->type));
+        }
+    }
+}
+
+}  // namespace berth::runtime

@@ -1,0 +1,135 @@
+// run and exec: processes the runtime starts and, unless detached, stays with.
+
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "berth/common/fs.hpp"
+#include "berth/common/log.hpp"
+#include "berth/common/scope_exit.hpp"
+#include "berth/oci/spec_json.hpp"
+#include "console.hpp"
+#include "container.hpp"
+#include "foreground.hpp"
+
+namespace berth::runtime {
+namespace {
+
+// run/exec -t without --console-socket: the runtime keeps the pty master itself.
+struct OwnTerminal {
+    UniqueFd ours, theirs;
+};
+
+Result<OwnTerminal> own_terminal() {
+    int sv[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) return BERTH_SYS_ERROR("socketpair");
+    return OwnTerminal{UniqueFd(sv[0]), UniqueFd(sv[1])};
+}
+
+}  // namespace
+
+Result<int> run(const Globals& g, const CreateOptions& o) {
+    auto spec = oci::load_spec(o.bundle);
+    bool terminal = spec && spec->process && spec->process->terminal;
+    OwnTerminal term;
+    if (terminal && o.console_socket.empty()) {
+        if (o.detach)
+            return make_error(Errc::InvalidArgument,
+                              "cannot allocate tty if berth-runtime will detach without setting console socket");
+        term = BERTH_TRY(own_terminal());
+    }
+    auto cr = create_container(g, o, false, term.theirs ? term.theirs.get() : -1);
+    if (!cr) return Unexpected(std::move(cr).error());
+    term.theirs.reset();
+    run_poststart(cr->spec, cr->rec);
+    if (o.detach) {
+        cr->launched.init.release();
+        return 0;
+    }
+    UniqueFd master;
+    if (term.ours) master = BERTH_TRY(recv_fd(term.ours.get()));
+    int sigfd = BERTH_TRY(block_forwarded_signals());
+    UniqueFd sigfd_owner(sigfd);
+    auto code = wait_foreground(cr->launched.init, sigfd, master.get());
+    Loaded l{cr->rec, cr->dir, "stopped"};
+    auto d = destroy_container(l);
+    if (!d) BLOG_WARN("delete {}: {}", o.id, d.error().what());
+    return code;
+}
+
+Result<int> exec(const Globals& g, const ExecOptions& o) {
+    Loaded l = BERTH_TRY(load_container(g, o.id));
+    if (l.status == "stopped") return make_error(Errc::Conflict, "cannot exec in a stopped container");
+    if (l.status == "paused") return make_error(Errc::Conflict, "cannot exec in a paused container");
+    oci::Spec spec = BERTH_TRY(container_spec(g, o.id));
+    if (o.process.args.empty()) return make_error(Errc::InvalidArgument, "exec: process.args must not be empty");
+
+    InitConfig c;
+    c.id = o.id;
+    c.bundle = l.rec.bundle;
+    c.rootfs = l.rec.rootfs;
+    c.spec = &spec;
+    c.process = &o.process;
+    c.is_exec = true;
+    c.double_fork = true;  // setns(pid) applies to children: the process is a grandchild
+    c.preserve_fds = o.preserve_fds;
+    // Join every namespace the container has, through its init (user namespace first).
+    static const std::pair<const char*, const char*> kNs[] = {
+        {"user", "user"}, {"ipc", "ipc"}, {"uts", "uts"}, {"network", "net"}, {"pid", "pid"},
+        {"cgroup", "cgroup"}, {"time", "time"}, {"mount", "mnt"}};
+    if (spec.linux) {
+        for (const auto& [type, file] : kNs) {
+            bool has = false;
+            for (const auto& ns : spec.linux->namespaces) has = has || ns.type == type;
+            if (!has) continue;
+            std::string path = "/proc/" + std::to_string(l.rec.pid) + "/ns/" + file;
+            UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+            if (!fd) return BERTH_SYS_ERROR("open {}", path);
+            c.joins.push_back({oci::namespace_flag(type), path, std::move(fd)});
+        }
+    }
+    c.new_user_ns = false;
+    if (o.process.capabilities) {
+        c.has_caps = true;
+        c.caps = BERTH_TRY(parse_capabilities(*o.process.capabilities));
+    }
+    if (spec.linux && spec.linux->seccomp) {
+        c.has_seccomp = true;
+        c.seccomp = BERTH_TRY(compile_seccomp(*spec.linux->seccomp));
+    }
+    c.rlimits = BERTH_TRY(translate_rlimits(o.process));
+
+    bool terminal = o.process.terminal;
+    OwnTerminal term;
+    UniqueFd console;
+    if (terminal) {
+        if (!o.console_socket.empty()) {
+            console = BERTH_TRY(connect_console_socket(o.console_socket));
+            c.console_fd = console.get();
+        } else if (o.detach) {
+            return make_error(Errc::InvalidArgument,
+                              "cannot allocate tty if berth-runtime will detach without setting console socket");
+        } else {
+            term = BERTH_TRY(own_terminal());
+            c.console_fd = term.theirs.get();
+        }
+    }
+    auto mgr = BERTH_TRY(container_cgroup(l.rec));
+    auto launched = launch(c, mgr.get(), nullptr);
+    if (!launched) return Unexpected(std::move(launched).error().wrap("exec failed: unable to start container process"));
+    term.theirs.reset();
+    console.reset();
+    if (!o.pid_file.empty())
+        BERTH_TRY_CTX(atomic_write_file(o.pid_file, std::to_string(launched->init.pid())), "write pid file");
+    if (o.detach) {
+        launched->init.release();
+        return 0;
+    }
+    UniqueFd master;
+    if (term.ours) master = BERTH_TRY(recv_fd(term.ours.get()));
+    int sigfd = BERTH_TRY(block_forwarded_signals());
+    UniqueFd sigfd_owner(sigfd);
+    return wait_foreground(launched->init, sigfd, master.get());
+}
+
+}  // namespace berth::runtime
