@@ -13,10 +13,13 @@
 namespace berth::oci {
 
 /// Parses a config.json document. `origin` prefixes errors ("config.json"). Unknown fields are
-/// ignored (the spec allows extensions). InvalidArgument on any type error.
+/// ignored (the spec allows extensions) and null counts as absent, as in Go. A process without
+/// "cwd" gets an empty cwd, which validate() rejects (as runc does). InvalidArgument on any
+/// type error.
 [[nodiscard]] Result<Spec> parse_spec(std::string_view json, std::string_view origin = "config.json");
 
-/// Reads and parses <bundle>/config.json. NotFound if it is missing.
+/// Reads and parses <bundle>/config.json (errors start with that path). NotFound if it is
+/// missing.
 [[nodiscard]] Result<Spec> load_spec(const std::string& bundle);
 
 /// Parses a linux.resources object (as `update --resources` takes, runc's format).
@@ -26,7 +29,7 @@ namespace berth::oci {
 [[nodiscard]] Result<Process> parse_process(std::string_view json, std::string_view origin = "process.json");
 
 /// Serialises a spec (the inverse of parse_spec; absent optionals are omitted). Pretty-printed
-/// with 2 spaces if `pretty`, like `runc spec`.
+/// with tabs if `pretty`, like `runc spec` (byte for byte for default_spec()).
 [[nodiscard]] std::string to_json(const Spec& spec, bool pretty = false);
 [[nodiscard]] std::string to_json(const Process& p, bool pretty = false);
 [[nodiscard]] std::string to_json(const Resources& r, bool pretty = false);

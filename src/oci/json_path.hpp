@@ -1,0 +1,48 @@
+#pragma once
+// JSON paths as error messages show them: "process.user.uid", "linux.namespaces[2].type",
+// `linux.sysctl["net.ipv4.ip_forward"]` (jq's notation; keys that are not plain identifiers are
+// quoted so a dot inside a key can't be mistaken for nesting). Private to the oci module.
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include <fmt/format.h>
+
+#include "berth/common/strings.hpp"
+
+namespace berth::oci::detail {
+
+inline bool is_identifier(std::string_view key) noexcept {
+    if (key.empty()) return false;
+    for (size_t i = 0; i < key.size(); ++i) {
+        char c = key[i];
+        bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+        bool digit = c >= '0' && c <= '9';
+        if (!alpha && !(digit && i > 0)) return false;
+    }
+    return true;
+}
+
+/// `base` followed by the member `key`.
+inline std::string path_key(std::string_view base, std::string_view key) {
+    if (is_identifier(key)) {
+        if (base.empty()) return std::string(key);
+        return fmt::format("{}.{}", base, key);
+    }
+    return fmt::format("{}[\"{}\"]", base, json_escape(key));
+}
+
+/// `base` followed by the array index `i`.
+inline std::string path_index(std::string_view base, size_t i) {
+    return fmt::format("{}[{}]", base, i);
+}
+
+/// "<origin>: <path>: <what>", or "<origin>: <what>" for the document itself.
+inline std::string field_message(std::string_view origin, std::string_view path,
+                                 std::string_view what) {
+    if (path.empty()) return fmt::format("{}: {}", origin, what);
+    return fmt::format("{}: {}: {}", origin, path, what);
+}
+
+}  // namespace berth::oci::detail
