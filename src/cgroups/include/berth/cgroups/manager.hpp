@@ -91,6 +91,10 @@ public:
     [[nodiscard]] virtual Result<void> create() = 0;
     /// Writes every limit in `r` (the create-time set). InvalidArgument names the resource field
     /// and Unsupported a controller the host lacks, when the spec asks for it.
+    /// Only controllers with values in `r` are touched. Devices: a non-empty list is applied
+    /// from deny-all in order (v1: devices.deny "a", then the rules; v2: a BPF device program);
+    /// an empty list leaves the device controller alone, so the caller passes the default
+    /// device rules itself (as runc's specconv adds them).
     [[nodiscard]] virtual Result<void> apply(const oci::Resources& r) = 0;
     /// `update`: same as apply, but only the fields present change.
     [[nodiscard]] virtual Result<void> update(const oci::Resources& r) = 0;
@@ -114,8 +118,9 @@ public:
 };
 
 /// Picks the manager for `layout` (v1/hybrid or v2) and computes the container's cgroup paths.
-/// InvalidArgument for a cgroupsPath with ".." components or systemd "slice:prefix:name" syntax
-/// (not supported yet).
+/// InvalidArgument for a cgroupsPath with ".." components or naming a hierarchy's root;
+/// Unsupported for systemd "slice:prefix:name" syntax (no systemd driver yet) and for a host
+/// without any cgroup filesystem.
 [[nodiscard]] Result<std::unique_ptr<Manager>> make_manager(const Layout& layout, const Options& opts);
 
 /// Re-opens a container's manager from paths() saved earlier (state file).
