@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package Berth needs to build, test and benchmark. Idempotent: when all
+# of them are already installed it changes nothing and needs no network; otherwise it runs
+# apt-get update and installs the missing ones.
+#   sudo scripts/install-deps.sh [--force]     --force: update + install (upgrade) all of them
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+# Build: compiler, CMake + Ninja + ccache, and the libraries in CMakeLists.txt.
+build_packages=(
+    cmake g++ ninja-build pkg-config ccache libc6-dev
+    libgtest-dev libgmock-dev nlohmann-json3-dev libexpected-dev libfmt-dev libspdlog-dev
+    libcli11-dev libseccomp-dev libcap-dev
+)
+# Tests, demo and benchmarks: the busybox rootfs, the reference runtimes, containerd + ctr,
+# hyperfine, GNU time (peak RSS), jq (edits config.json, builds OCI images), util-linux
+# (unshare, mount tools).
+test_packages=(
+    busybox-static runc crun containerd hyperfine time jq util-linux mount
+)
+packages=("${build_packages[@]}" "${test_packages[@]}")
+
+berth_require_root
+export DEBIAN_FRONTEND=noninteractive
+
+missing=()
+for p in "${packages[@]}"; do
+    status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+    [[ "$status" == installed ]] || missing+=("$p")
+done
+
+if ((${#missing[@]} == 0)) && [[ "${1:-}" != --force ]]; then
+    echo "install-deps: all ${#packages[@]} Debian packages already installed"
+    exit 0
+fi
+
+# Only the missing ones (unless forced), so installed packages aren't upgraded behind the back of
+# whoever else uses the machine.
+((${#missing[@]})) && [[ "${1:-}" != --force ]] || missing=("${packages[@]}")
+echo "install-deps: installing ${missing[*]}"
+apt-get update -q </dev/null
+apt-get install -y -q --no-install-recommends "${missing[@]}" </dev/null
+echo "install-deps: done (${#packages[@]} packages present)"
