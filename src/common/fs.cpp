@@ -106,17 +106,19 @@ Result<void> write_file_at(int dirfd, const std::string& name, std::string_view 
     return {};
 }
 
-Result<void> atomic_write_file(const std::string& path, std::string_view data, mode_t mode) {
+Result<void> atomic_write_file(const std::string& path, std::string_view data, mode_t mode,
+                               Durability d) {
     std::string tmp = path + ".tmp-" + std::to_string(::getpid());
     UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
     if (!fd) return BERTH_SYS_ERROR("create {}", tmp);
     auto r = write_all(fd.get(), data, tmp);
-    if (r && ::fsync(fd.get()) < 0) r = BERTH_SYS_ERROR("fsync {}", tmp);
+    if (r && d == Durability::Durable && ::fsync(fd.get()) < 0) r = BERTH_SYS_ERROR("fsync {}", tmp);
     if (r && ::rename(tmp.c_str(), path.c_str()) < 0) r = BERTH_SYS_ERROR("rename {} to {}", tmp, path);
     if (!r) {
         ::unlink(tmp.c_str());
         return r;
     }
+    if (d == Durability::Volatile) return {};
     UniqueFd dir(::open(dirname_of(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (dir) ::fsync(dir.get());
     return {};

@@ -121,6 +121,7 @@ Result<Created> create_container(const Globals& g, const CreateOptions& o, bool 
 
     InitConfig c;
     c.id = o.id;
+    c.state_root = g.root;
     c.bundle = bundle;
     c.rootfs = *rootfs;
     c.process = &*cr.spec.process;
@@ -186,9 +187,10 @@ Result<Created> create_container(const Globals& g, const CreateOptions& o, bool 
     cr.rec.pid = cr.launched.init.pid();
     cr.rec.pid_start_time = process_start_time(cr.rec.pid);
     BERTH_TRY(save_record(cr.dir, cr.rec));
-    BERTH_TRY(atomic_write_file(cr.dir.config_file(), config_text, 0600));
+    BERTH_TRY(atomic_write_file(cr.dir.config_file(), config_text, 0600, Durability::Volatile));
     if (!o.pid_file.empty())
-        BERTH_TRY_CTX(atomic_write_file(o.pid_file, std::to_string(cr.rec.pid)), "write pid file");
+        BERTH_TRY_CTX(atomic_write_file(o.pid_file, std::to_string(cr.rec.pid), 0644, Durability::Volatile),
+                      "write pid file");
     drop_cgroup.release();
     drop_dir.release();
     return cr;
@@ -284,8 +286,8 @@ Result<void> kill(const Globals& g, const std::string& id, int sig, bool all) {
     return {};
 }
 
-Result<void> destroy_container(const Loaded& l) {
-    auto mgr = container_cgroup(l.rec);
+Result<void> destroy_container(const Loaded& l, std::unique_ptr<cgroups::Manager> known) {
+    auto mgr = known ? Result<std::unique_ptr<cgroups::Manager>>(std::move(known)) : container_cgroup(l.rec);
     if (mgr && (!l.rec.own_pid_ns || l.status != "stopped")) {
         // Without its own pid namespace the init's death doesn't take the rest with it.
         auto st = (*mgr)->frozen();

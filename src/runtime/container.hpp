@@ -38,7 +38,9 @@ struct Created {
                                                int console_fd);
 
 /// Kills what is left, runs poststop hooks, removes the cgroup and the state directory.
-[[nodiscard]] Result<void> destroy_container(const Loaded& l);
+/// `known` is the container's cgroup manager if the caller has it (else it is loaded).
+[[nodiscard]] Result<void> destroy_container(const Loaded& l,
+                                             std::unique_ptr<cgroups::Manager> known = nullptr);
 
 /// Runs poststart hooks (failures are logged: the container is already running).
 void run_poststart(const oci::Spec& spec, const ContainerRecord& rec);

@@ -39,7 +39,9 @@ constexpr const char* kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/
 struct Init {
     InitConfig& c;
     char step[224] = {};
+    bool cgroup_joined = false;
 
+    // err 0: the step is the whole message.
     [[noreturn]] void die(int err) noexcept {
         sync_send(c.sync_fd, SyncType::Error, err, step);
         ::_exit(1);
@@ -92,6 +94,8 @@ struct Init {
             wait_for(SyncType::MapDone, "uid/gid maps");
             become_root_in_userns();
         }
+        wait_for(SyncType::CgroupJoined, "cgroup join");
+        cgroup_joined = true;
         int rest = c.unshare_flags & ~CLONE_NEWUSER;
         if (rest) must(::unshare(rest) == 0, "unshare namespaces");
         if (rest & CLONE_NEWTIME) write_time_offsets();
@@ -196,7 +200,7 @@ struct Init {
             start = end + 1;
         }
         std::snprintf(step, sizeof step, "exec: \"%s\": executable file not found in $PATH", arg0.c_str());
-        die(ENOENT);
+        die(0);  // the step says it all (runc's wording); no errno text after it
     }
 
     std::string hook_state(const char* status, int pid) {
@@ -219,6 +223,16 @@ struct Init {
         }
     }
 
+    // Waits until the parent put us in the container's cgroup, then makes the cgroup namespace
+    // (whose root is the cgroup we are in at that moment).
+    void join_cgroup() noexcept {
+        if (cgroup_joined) return;
+        wait_for(SyncType::CgroupJoined, "cgroup join");
+        cgroup_joined = true;
+        if (c.unshare_flags & CLONE_NEWCGROUP)
+            must(::unshare(CLONE_NEWCGROUP) == 0, "unshare cgroup namespace");
+    }
+
     [[noreturn]] void run() noexcept {
         ::prctl(PR_SET_PDEATHSIG, SIGKILL);
         wait_for(SyncType::Go, "go");
@@ -226,8 +240,10 @@ struct Init {
             double_fork();
         } else {
             if (c.new_user_ns) become_root_in_userns();
-            if (c.unshare_flags) must(::unshare(c.unshare_flags) == 0, "unshare cgroup/time namespace");
-            if (c.unshare_flags & CLONE_NEWTIME) write_time_offsets();
+            if (c.unshare_flags & CLONE_NEWTIME) {
+                must(::unshare(CLONE_NEWTIME) == 0, "unshare time namespace");
+                write_time_offsets();
+            }
         }
         if (!c.is_exec || (c.process && c.process->terminal)) ::setsid();
         if (!c.is_exec && !c.no_new_keyring) {
@@ -245,7 +261,14 @@ struct Init {
                 must(::setdomainname(c.spec->domainname.c_str(), c.spec->domainname.size()) == 0,
                      "setdomainname %s", c.spec->domainname.c_str());
         }
+        // A cgroup2 mount in a new cgroup namespace must see the namespace: join first then.
+        bool v2_cgroupns_mount = false;
+        for (const auto& m : c.mounts)
+            v2_cgroupns_mount = v2_cgroupns_mount || (m.is_cgroup && (c.unshare_flags & CLONE_NEWCGROUP) &&
+                                                      c.cgroup_sources.size() == 1 && c.cgroup_sources[0].v2);
+        if (v2_cgroupns_mount) join_cgroup();
         if (!c.is_exec && c.new_mount_ns) check(setup_rootfs(c, step, sizeof step));
+        join_cgroup();
         int host_pid = 0;
         if (c.parent_hooks || c.child_hooks) {
             check(sync_send(c.sync_fd, SyncType::Hooks));
@@ -274,9 +297,10 @@ struct Init {
         std::string exe = find_executable();
         // Only stdio and the preserved fds reach the process; ours are O_CLOEXEC already.
         ::syscall(SYS_close_range, 3 + c.preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC);
+        // From here on the process outlives the runtime (create, run -d, exec -d).
+        ::prctl(PR_SET_PDEATHSIG, 0);
         if (c.fifo_fd >= 0) {
             check(sync_send(c.sync_fd, SyncType::Ready));
-            ::prctl(PR_SET_PDEATHSIG, 0);
             char p[32];
             int fd;
             do fd = ::open(fd_path(c.fifo_fd, p), O_WRONLY | O_CLOEXEC);

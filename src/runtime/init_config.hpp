@@ -40,6 +40,7 @@ struct Rlim {
 
 struct InitConfig {
     std::string id;
+    std::string state_root;  ///< --root, for caches
     std::string bundle;
     std::string rootfs;  ///< absolute, host view
     const oci::Spec* spec = nullptr;

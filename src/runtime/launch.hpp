@@ -25,6 +25,11 @@ namespace berth::runtime {
 /// Opens the namespace paths to join. InvalidArgument names the config field.
 [[nodiscard]] Result<void> prepare_init(InitConfig& c, const oci::Spec& spec);
 
+/// linux.seccomp compiled (through the cache in <root>/cache:seccomp), or nullopt when the
+/// section asks for nothing (no defaultAction and no rules: runc treats that as no filter).
+[[nodiscard]] Result<std::optional<SeccompProgram>> seccomp_for(const oci::Spec& spec,
+                                                                const std::string& state_root);
+
 /// process.rlimits → setrlimit arguments. InvalidArgument names the bad entry.
 [[nodiscard]] Result<std::vector<Rlim>> translate_rlimits(const oci::Process& p);
 

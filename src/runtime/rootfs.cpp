@@ -62,6 +62,17 @@ int reopen(int rootfd, const std::string& dest, UniqueFd& out) noexcept {
     return 0;
 }
 
+// "rro", "rnosuid", ...: mount_setattr(AT_RECURSIVE) on the new mount and everything below it.
+int recursive_attrs(int mnt_fd, const MountOp& m, char* step, size_t len) noexcept {
+    if (!m.rec_attr_set && !m.rec_attr_clr) return 0;
+    struct mount_attr attr {};
+    attr.attr_set = m.rec_attr_set;
+    attr.attr_clr = m.rec_attr_clr;
+    if (::syscall(SYS_mount_setattr, mnt_fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) < 0)
+        return fail(step, len, errno, "set recursive mount attributes on %s", m.destination.c_str());
+    return 0;
+}
+
 int do_bind(int rootfd, const MountOp& m, char* step, size_t len) noexcept {
     auto target = ensure_in_root(rootfd, m.destination, m.source_is_dir);
     if (!target) return fail(step, len, target.error().sys_errno, "create mount point %s: %s", m.destination.c_str(), target.error().what().c_str());
@@ -70,7 +81,7 @@ int do_bind(int rootfd, const MountOp& m, char* step, size_t len) noexcept {
     if (::mount(m.source.c_str(), fd_path(target->get(), tp), nullptr, flags, nullptr) < 0)
         return fail(step, len, errno, "bind mount %s on %s", m.source.c_str(), m.destination.c_str());
     UniqueFd mnt;
-    if ((m.remount_after_bind || m.propagation || m.recursive_readonly) &&
+    if ((m.remount_after_bind || m.propagation || m.rec_attr_set || m.rec_attr_clr) &&
         reopen(rootfd, m.destination, mnt) != 0)
         return fail(step, len, errno, "reopen %s", m.destination.c_str());
     if (m.remount_after_bind) {
@@ -82,12 +93,7 @@ int do_bind(int rootfd, const MountOp& m, char* step, size_t len) noexcept {
                 return fail(step, len, errno, "remount %s", m.destination.c_str());
         }
     }
-    if (m.recursive_readonly) {
-        struct mount_attr attr {};
-        attr.attr_set = MOUNT_ATTR_RDONLY;
-        if (::syscall(SYS_mount_setattr, mnt.get(), "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) < 0)
-            return fail(step, len, errno, "make %s recursively read-only", m.destination.c_str());
-    }
+    if (int err = recursive_attrs(mnt.get(), m, step, len)) return err;
     if (m.propagation &&
         ::mount(nullptr, fd_path(mnt.get(), tp), nullptr, m.propagation, nullptr) < 0)
         return fail(step, len, errno, "set propagation of %s", m.destination.c_str());
@@ -155,11 +161,12 @@ int do_mount(int rootfd, const InitConfig& c, const MountOp& m, char* step, size
             return 0;
         return fail(step, len, errno, "mount %s on %s", m.fstype.c_str(), m.destination.c_str());
     }
-    if (m.propagation) {
+    if (m.propagation || m.rec_attr_set || m.rec_attr_clr) {
         UniqueFd mnt;
         if (reopen(rootfd, m.destination, mnt) != 0) return fail(step, len, errno, "reopen %s", m.destination.c_str());
-        if (::mount(nullptr, fd_path(mnt.get(), tp), nullptr, m.propagation, nullptr) < 0)
+        if (m.propagation && ::mount(nullptr, fd_path(mnt.get(), tp), nullptr, m.propagation, nullptr) < 0)
             return fail(step, len, errno, "set propagation of %s", m.destination.c_str());
+        if (int err = recursive_attrs(mnt.get(), m, step, len)) return err;
     }
     return 0;
 }

@@ -52,7 +52,7 @@ Result<int> run(const Globals& g, const CreateOptions& o) {
     UniqueFd sigfd_owner(sigfd);
     auto code = wait_foreground(cr->launched.init, sigfd, master.get());
     Loaded l{cr->rec, cr->dir, "stopped"};
-    auto d = destroy_container(l);
+    auto d = destroy_container(l, std::move(cr->cgroup));
     if (!d) BLOG_WARN("delete {}: {}", o.id, d.error().what());
     return code;
 }
@@ -93,9 +93,10 @@ Result<int> exec(const Globals& g, const ExecOptions& o) {
         c.has_caps = true;
         c.caps = BERTH_TRY(parse_capabilities(*o.process.capabilities));
     }
-    if (spec.linux && spec.linux->seccomp) {
+    c.state_root = g.root;
+    if (auto prog = BERTH_TRY(seccomp_for(spec, g.root))) {
         c.has_seccomp = true;
-        c.seccomp = BERTH_TRY(compile_seccomp(*spec.linux->seccomp));
+        c.seccomp = std::move(*prog);
     }
     c.rlimits = BERTH_TRY(translate_rlimits(o.process));
 
@@ -120,7 +121,9 @@ Result<int> exec(const Globals& g, const ExecOptions& o) {
     term.theirs.reset();
     console.reset();
     if (!o.pid_file.empty())
-        BERTH_TRY_CTX(atomic_write_file(o.pid_file, std::to_string(launched->init.pid())), "write pid file");
+        BERTH_TRY_CTX(atomic_write_file(o.pid_file, std::to_string(launched->init.pid()), 0644,
+                                        Durability::Volatile),
+                      "write pid file");
     if (o.detach) {
         launched->init.release();
         return 0;

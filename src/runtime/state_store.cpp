@@ -41,7 +41,7 @@ Result<void> save_record(const StateDir& d, const ContainerRecord& r) {
         {"own_pid_ns", r.own_pid_ns},
         {"has_user_ns", r.has_user_ns},
     };
-    return atomic_write_file(d.state_file(), j.dump(), 0600);
+    return atomic_write_file(d.state_file(), j.dump(), 0600, Durability::Volatile);
 }
 
 Result<ContainerRecord> load_record(const std::string& root, const std::string& id) {

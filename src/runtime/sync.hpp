@@ -12,7 +12,8 @@
 namespace berth::runtime {
 
 enum class SyncType : uint32_t {
-    Go = 1,          ///< parent -> child: ids mapped, cgroup joined; continue
+    Go = 1,          ///< parent -> child: ids mapped; start setting up
+    CgroupJoined,    ///< parent -> child: the child is in its cgroup (cgroup ns, fork, exec may follow)
     MapRequest,      ///< child -> parent: unshared a user ns; write its uid/gid maps
     MapDone,         ///< parent -> child
     Pid,             ///< child -> parent: the pid of the real init (double-fork path)

@@ -87,12 +87,13 @@ void register_exec(CLI::App& app, Context& ctx) {
     e->add_flag("--no-new-privs", f.no_new_privs, "set no_new_privs for the process");
     e->add_option("-c,--cap", f.caps, "add a capability");
     e->add_option("--preserve-fds", f.o.preserve_fds, "pass this many extra fds (from 3)");
-    static std::vector<std::string> positional;
-    e->add_option("args", positional, "<id> <command> [args...]")->required();
+    // <id> <command> [args...]: everything from the first positional on is taken verbatim, so
+    // the command's own flags ("sh -c ...") are never read as ours.
     e->prefix_command();
-    e->callback([&] {
-        std::vector<std::string> rest = e->remaining();
-        positional.insert(positional.end(), rest.begin(), rest.end());
+    e->footer("Usage: exec [options] <container-id> <command> [args...]");
+    e->callback([&ctx, e] {
+        std::vector<std::string> positional = e->remaining();
+        if (positional.empty()) return fail(ctx, Error{Errc::InvalidArgument, 0, "exec: container id is required"});
         f.o.id = positional[0];
         f.args.assign(positional.begin() + 1, positional.end());
         auto p = build_process(ctx, f);

@@ -140,14 +140,12 @@ void register_lifecycle(CLI::App& app, Context& ctx) {
     });
 
     static std::string ps_format = "table";
-    static std::vector<std::string> ps_args;
     auto* ps = app.add_subcommand("ps", "list the processes of a container");
     ps->add_option("-f,--format", ps_format, "table or json")->check(CLI::IsMember({"table", "json"}));
-    ps->add_option("args", ps_args, "<id> [ps options]")->required();
-    ps->prefix_command();
-    ps->callback([&] {
-        std::vector<std::string> rest = ps->remaining();
-        ps_args.insert(ps_args.end(), rest.begin(), rest.end());
+    ps->prefix_command();  // <id> [ps options], taken verbatim
+    ps->callback([&ctx, ps] {
+        std::vector<std::string> ps_args = ps->remaining();
+        if (ps_args.empty()) return fail(ctx, Error{Errc::InvalidArgument, 0, "ps: container id is required"});
         auto r = runtime::pids(ctx.globals, ps_args[0]);
         if (!r) return fail(ctx, r.error());
         if (ps_format == "json") {

@@ -24,9 +24,14 @@ namespace berth {
 /// Same as write_file, relative to a directory fd.
 [[nodiscard]] Result<void> write_file_at(int dirfd, const std::string& name, std::string_view data);
 
-/// Writes a new file durably: `<path>.tmp-<pid>`, fsync, rename over `path`, fsync the directory.
+enum class Durability { Durable, Volatile };
+
+/// Replaces `path` atomically: `<path>.tmp-<pid>`, then rename over `path`. Durable also fsyncs
+/// the file and the directory (stores on disk); Volatile skips both, for state that lives on a
+/// tmpfs and cannot outlive a crash anyway (a runtime's container state, pid files).
 [[nodiscard]] Result<void> atomic_write_file(const std::string& path, std::string_view data,
-                                             mode_t mode = 0644);
+                                             mode_t mode = 0644,
+                                             Durability d = Durability::Durable);
 
 /// mkdir -p. Existing directories are fine.
 [[nodiscard]] Result<void> mkdir_all(const std::string& path, mode_t mode = 0755);
