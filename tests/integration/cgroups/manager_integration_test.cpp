@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -98,6 +99,18 @@ struct DeviceProbe {
         reap();
         if (go >= 0) ::close(go);
         if (result >= 0) ::close(result);
+    }
+};
+
+// Tests that change the unified root's cgroup.subtree_control (and put it back) take this
+// lock, so that one restoring it cannot pull a controller from under another (ctest -j).
+struct UnifiedRootLock {
+    int fd = ::open("/tmp/berth-test-cgroup2-root.lock", O_CREAT | O_RDWR | O_CLOEXEC, 0600);
+    UnifiedRootLock() {
+        if (fd >= 0) ::flock(fd, LOCK_EX);
+    }
+    ~UnifiedRootLock() {
+        if (fd >= 0) ::close(fd);
     }
 };
 
@@ -354,6 +367,7 @@ TEST_F(HostCgroups, HybridHugetlbLivesInTheUnifiedTree) {
     std::string root_ctrl = slurp(layout_.v2_mount + "/cgroup.controllers");
     if (root_ctrl.find("hugetlb") == std::string::npos) GTEST_SKIP() << "no hugetlb controller";
     if (!path_exists("/sys/kernel/mm/hugepages/hugepages-2048kB")) GTEST_SKIP() << "no 2MB pages";
+    UnifiedRootLock lock;
     bool was_enabled =
         slurp(layout_.v2_mount + "/cgroup.subtree_control").find("hugetlb") != std::string::npos;
     CgroupCleanup cleanup;
@@ -382,6 +396,7 @@ TEST_F(HostCgroups, HybridHugetlbLivesInTheUnifiedTree) {
 // `body` returns failure messages (empty = pass) or "SKIP: why". Returns what the child said.
 std::string run_in_v2_namespace(
     const std::function<std::vector<std::string>(const Layout&)>& body) {
+    UnifiedRootLock lock;
     int p[2];
     if (::pipe2(p, O_CLOEXEC) != 0) return "pipe failed";
     pid_t pid = ::fork();
