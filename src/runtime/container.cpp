@@ -212,6 +212,7 @@ void run_poststart(const oci::Spec& spec, const ContainerRecord& rec) {
 Result<void> start(const Globals& g, const std::string& id) {
     Loaded l = BERTH_TRY(load_container(g, id));
     if (l.status == "stopped") return make_error(Errc::Conflict, "cannot start a container that has stopped");
+    if (l.status == "paused") return make_error(Errc::Conflict, "cannot start a container in the paused state");
     if (l.status != "created") return make_error(Errc::Conflict, "cannot start an already running container");
     UniqueFd fifo(::open(l.dir.fifo().c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
     if (!fifo) return BERTH_SYS_ERROR("open {}", l.dir.fifo());

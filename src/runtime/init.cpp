@@ -279,10 +279,12 @@ struct Init {
             }
             host_pid = pid;
             if (c.spec && c.spec->hooks)
-                run_child_hooks(c.spec->hooks->create_container, "createContainer", "created", host_pid);
+                run_child_hooks(c.spec->hooks->create_container, "createContainer", "creating", host_pid);
         }
-        if (!c.is_exec && c.new_mount_ns) check(finish_rootfs(c, step, sizeof step));
+        if (!c.is_exec && c.new_mount_ns) check(pivot_rootfs(c, step, sizeof step));
+        // Sysctls go in before /proc/sys turns read-only (runc's order).
         if (!c.is_exec) sysctls();
+        if (!c.is_exec && c.new_mount_ns) check(protect_rootfs(c, step, sizeof step));
         if (c.process->terminal && c.console_fd >= 0) {
             const char* s = "";
             int err = setup_console(c.console_fd, c.process->console_size ? &*c.process->console_size : nullptr,

@@ -92,7 +92,9 @@ struct InitConfig {
 
 /// Rootfs setup in the child (mount namespace already new). Returns 0 or errno and sets `step`.
 int setup_rootfs(InitConfig& c, char* step, size_t step_len) noexcept;
-/// After the createContainer hooks: pivot_root (or MS_MOVE+chroot), masked and read-only paths.
-int finish_rootfs(InitConfig& c, char* step, size_t step_len) noexcept;
+/// After the createContainer hooks: pivot_root (or MS_MOVE+chroot).
+int pivot_rootfs(InitConfig& c, char* step, size_t step_len) noexcept;
+/// After sysctls are written: read-only and masked paths, read-only root, root propagation.
+int protect_rootfs(InitConfig& c, char* step, size_t step_len) noexcept;
 
 }  // namespace berth::runtime

@@ -81,20 +81,9 @@ std::vector<oci::DeviceCgroupRule> allowed_devices() {
 oci::Resources resources_with_devices(const oci::Spec& spec) {
     oci::Resources r;
     if (spec.linux && spec.linux->resources) r = *spec.linux->resources;
-    // Spec rules first, then the defaults appended (runc's order: the last match wins in v1
-    // once "a" is denied, and in our BPF program allow rules are checked in order).
+    // Spec rules first, then the defaults appended (runc's order). linux.devices are created
+    // but not allowed implicitly: like runc, the spec must allow them in resources.devices.
     for (auto& d : allowed_devices()) r.devices.push_back(std::move(d));
-    if (spec.linux) {
-        for (const auto& d : spec.linux->devices) {
-            oci::DeviceCgroupRule rule;
-            rule.allow = true;
-            rule.type = d.type == "b" ? "b" : "c";
-            rule.major = d.major;
-            rule.minor = d.minor;
-            rule.access = "rwm";
-            if (d.type != "p") r.devices.push_back(std::move(rule));
-        }
-    }
     return r;
 }
 

@@ -44,8 +44,7 @@ struct Launched {
 [[nodiscard]] Result<Launched> launch(InitConfig& c, cgroups::Manager* mgr,
                                       const std::function<Result<void>(pid_t)>& on_hooks);
 
-/// Default device cgroup rules (runc's AllowedDevices) after the spec's own rules, plus an
-/// allow rule for each device in linux.devices.
+/// The spec's device cgroup rules followed by runc's default AllowedDevices.
 [[nodiscard]] oci::Resources resources_with_devices(const oci::Spec& spec);
 
 }  // namespace berth::runtime

@@ -283,7 +283,7 @@ int setup_rootfs(InitConfig& c, char* step, size_t len) noexcept {
     return 0;
 }
 
-int finish_rootfs(InitConfig& c, char* step, size_t len) noexcept {
+int pivot_rootfs(InitConfig& c, char* step, size_t len) noexcept {
     if (c.no_pivot) {
         if (::chdir(c.rootfs.c_str()) < 0) return fail(step, len, errno, "chdir %s", c.rootfs.c_str());
         if (::mount(c.rootfs.c_str(), "/", nullptr, MS_MOVE, nullptr) < 0)
@@ -303,6 +303,10 @@ int finish_rootfs(InitConfig& c, char* step, size_t len) noexcept {
         if (::umount2(".", MNT_DETACH) < 0) return fail(step, len, errno, "unmount old root");
     }
     if (::chdir("/") < 0) return fail(step, len, errno, "chdir /");
+    return 0;
+}
+
+int protect_rootfs(InitConfig& c, char* step, size_t len) noexcept {
     if (c.spec->linux) {
         for (const auto& p : c.spec->linux->readonly_paths) {
             int err = readonly_path(p, step, len);

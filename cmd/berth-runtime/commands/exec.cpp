@@ -75,17 +75,17 @@ void register_exec(CLI::App& app, Context& ctx) {
     auto* e = app.add_subcommand("exec", "run a process in a running container");
     e->add_option("--console-socket", f.o.console_socket, "unix socket that receives the pty master");
     e->add_option("--cwd", f.cwd, "working directory in the container");
-    e->add_option("-e,--env", f.env, "set an environment variable (KEY=value)");
+    e->add_option("-e,--env", f.env, "set an environment variable (KEY=value)")->allow_extra_args(false);
     e->add_flag("-t,--tty", f.tty, "allocate a pseudo-TTY");
     e->add_option("-u,--user", f.user, "uid[:gid]");
-    e->add_option("-g,--additional-gids", f.additional_gids, "additional group ids");
+    e->add_option("-g,--additional-gids", f.additional_gids, "additional group ids")->allow_extra_args(false);
     e->add_option("-p,--process", f.process_file, "process.json to run instead of the command line");
     e->add_flag("-d,--detach", f.o.detach, "detach from the process");
     e->add_option("--pid-file", f.o.pid_file, "file to write the process pid to");
     static std::string ignored;
     e->add_option("--process-label,--apparmor", ignored, "accepted for compatibility");
     e->add_flag("--no-new-privs", f.no_new_privs, "set no_new_privs for the process");
-    e->add_option("-c,--cap", f.caps, "add a capability");
+    e->add_option("-c,--cap", f.caps, "add a capability")->allow_extra_args(false);
     e->add_option("--preserve-fds", f.o.preserve_fds, "pass this many extra fds (from 3)");
     // <id> <command> [args...]: everything from the first positional on is taken verbatim, so
     // the command's own flags ("sh -c ...") are never read as ours.

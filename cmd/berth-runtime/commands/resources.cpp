@@ -1,6 +1,9 @@
 // pause, resume, update, events.
 
+#include <poll.h>
 #include <unistd.h>
+
+#include <algorithm>
 
 #include <chrono>
 #include <cstdio>
@@ -39,6 +42,13 @@ nlohmann::ordered_json stats_json(const cgroups::Stats& s) {
     for (const auto& [size, v] : s.hugetlb) h[size] = {{"usage", v.usage}, {"max", v.max_usage}, {"failcnt", v.failcnt}};
     j["hugetlb"] = h;
     return j;
+}
+
+void print_event(const char* type, const std::string& id, const nlohmann::ordered_json& data) {
+    nlohmann::ordered_json j{{"type", type}, {"id", id}};
+    if (!data.is_null()) j["data"] = data;
+    std::printf("%s\n", j.dump().c_str());
+    std::fflush(stdout);
 }
 
 struct UpdateFlags {
@@ -135,17 +145,38 @@ void register_resources(CLI::App& app, Context& ctx) {
     });
     ev->add_option("id", id)->required();
     ev->callback([&] {
-        for (;;) {
+        if (once) {
             auto s = runtime::stats(ctx.globals, id);
-            if (!s) {
-                if (once) return fail(ctx, s.error());
-                return;  // the container stopped: the stream ends
+            if (!s) return fail(ctx, s.error());
+            print_event("stats", id, stats_json(*s));
+            return;
+        }
+        // Stats every interval, and an "oom" event as soon as the cgroup OOM-kills, until
+        // the container stops.
+        auto oom = runtime::watch_oom(ctx.globals, id);
+        auto next = std::chrono::steady_clock::now();
+        for (;;) {
+            auto now = std::chrono::steady_clock::now();
+            if (now >= next) {
+                auto s = runtime::stats(ctx.globals, id);
+                if (!s) {
+                    if (s.error().code == Errc::NotFound) fail(ctx, s.error());
+                    return;  // stopped: the stream ends
+                }
+                print_event("stats", id, stats_json(*s));
+                next = now + std::chrono::seconds(interval ? interval : 5);
             }
-            nlohmann::ordered_json j{{"type", "stats"}, {"id", id}, {"data", stats_json(*s)}};
-            std::printf("%s\n", j.dump().c_str());
-            std::fflush(stdout);
-            if (once) return;
-            std::this_thread::sleep_for(std::chrono::seconds(interval ? interval : 5));
+            int wait_ms = static_cast<int>(
+                std::chrono::duration_cast<std::chrono::milliseconds>(next - now).count());
+            struct pollfd p {oom ? oom->fd() : -1, POLLIN, 0};
+            // Also wake up once a second to notice that the container stopped.
+            int r = ::poll(&p, 1, std::min(wait_ms, 1000));
+            if (r > 0 && oom) {
+                auto n = oom->consume();
+                for (uint64_t i = 0; n && i < *n; ++i) print_event("oom", id, nullptr);
+            }
+            auto st = runtime::state(ctx.globals, id);
+            if (!st || st->state.status == "stopped") return;
         }
     });
 }

@@ -12,6 +12,7 @@
 
 #include "berth/cgroups/manager.hpp"
 #include "berth/common/result.hpp"
+#include "berth/common/unique_fd.hpp"
 #include "berth/oci/spec.hpp"
 
 namespace berth::runtime {
@@ -92,6 +93,24 @@ struct ExecOptions {
 
 /// cgroup statistics of a container.
 [[nodiscard]] Result<cgroups::Stats> stats(const Globals& g, const std::string& id);
+
+/// A descriptor that becomes readable when the container's cgroup hits an OOM kill: a v1
+/// eventfd registered on memory.oom_control, or on v2 an inotify watch on memory.events.
+/// consume() reads it and returns the number of OOM events since the last call.
+class OomWatcher {
+public:
+    [[nodiscard]] int fd() const noexcept { return fd_.get(); }
+    [[nodiscard]] Result<uint64_t> consume();
+
+private:
+    friend Result<OomWatcher> watch_oom(const Globals& g, const std::string& id);
+    UniqueFd fd_;
+    std::string events_file_;  ///< v2: memory.events
+    uint64_t last_ = 0;
+};
+
+/// Starts watching a running container for OOM kills. Unsupported without a memory cgroup.
+[[nodiscard]] Result<OomWatcher> watch_oom(const Globals& g, const std::string& id);
 
 /// Parses "KILL", "SIGKILL", "9", "SIGRTMIN+3". InvalidArgument otherwise.
 [[nodiscard]] Result<int> parse_signal(const std::string& s);
