@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -91,17 +92,18 @@ Result<Loaded> load_container(const Globals& g, const std::string& id) {
     return l;
 }
 
-Result<Created> create_container(const Globals& g, const CreateOptions& o, bool use_fifo, int console_fd) {
+Result<Created> create_container(const Globals& g, const CreateOptions& o, bool use_fifo, bool own_terminal) {
     BERTH_TRY(check_id(o.id));
     Created cr;
     std::string bundle = BERTH_TRY(absolute(o.bundle));
     std::string config_text = BERTH_TRY(read_file(bundle + "/config.json"));
     cr.spec = BERTH_TRY(oci::parse_spec(config_text));
     BERTH_TRY(oci::validate(cr.spec));
+    BLOG_DEBUG("create {}: config parsed", o.id);
     if (!cr.spec.process) return make_error(Errc::InvalidArgument, "config.json: process: must be set to create a container");
     if (!cr.spec.root) return make_error(Errc::InvalidArgument, "config.json: root: must be set");
     bool terminal = cr.spec.process->terminal;
-    if (terminal && o.console_socket.empty() && console_fd < 0)
+    if (terminal && o.console_socket.empty() && !own_terminal)
         return make_error(Errc::InvalidArgument,
                           "cannot allocate tty if berth-runtime will detach without setting console socket");
     if (!terminal && !o.console_socket.empty())
@@ -138,6 +140,7 @@ Result<Created> create_container(const Globals& g, const CreateOptions& o, bool 
     BERTH_TRY(cr.cgroup->create());
     ScopeExit drop_cgroup([&] { (void)cr.cgroup->destroy(); });
     BERTH_TRY(cr.cgroup->apply(resources_with_devices(cr.spec)));
+    BLOG_DEBUG("create {}: cgroup ready", o.id);
     c.cgroup_sources = cgroup_mount_sources(layout, *cr.cgroup);
 
     UniqueFd fifo;
@@ -150,12 +153,15 @@ Result<Created> create_container(const Globals& g, const CreateOptions& o, bool 
     }
     UniqueFd console;
     if (terminal) {
-        if (console_fd >= 0) {
-            c.console_fd = console_fd;
+        if (o.console_socket.empty()) {
+            int sv[2];
+            if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) return BERTH_SYS_ERROR("socketpair");
+            cr.terminal.reset(sv[0]);
+            console.reset(sv[1]);
         } else {
             console = BERTH_TRY(connect_console_socket(o.console_socket));
-            c.console_fd = console.get();
         }
+        c.console_fd = console.get();
     }
 
     cr.rec.id = o.id;
@@ -184,6 +190,7 @@ Result<Created> create_container(const Globals& g, const CreateOptions& o, bool 
     if (!launched)
         return Unexpected(std::move(launched).error().wrap("unable to start container process"));
     cr.launched = std::move(*launched);
+    BLOG_DEBUG("create {}: init ready", o.id);
     cr.rec.pid = cr.launched.init.pid();
     cr.rec.pid_start_time = process_start_time(cr.rec.pid);
     BERTH_TRY(save_record(cr.dir, cr.rec));
@@ -197,7 +204,7 @@ Result<Created> create_container(const Globals& g, const CreateOptions& o, bool 
 }
 
 Result<void> create(const Globals& g, const CreateOptions& o) {
-    auto cr = create_container(g, o, true, -1);
+    auto cr = create_container(g, o, true, false);
     if (!cr) return Unexpected(std::move(cr).error());
     cr->launched.init.release();  // the container outlives this process
     return {};

@@ -26,16 +26,18 @@ struct Loaded {
 /// Everything `create` makes, kept alive for `run`, which starts and waits in-process.
 struct Created {
     Launched launched;
+    UniqueFd terminal;  ///< own_terminal: our end of the socket the pty master arrives on
     ContainerRecord rec;
     StateDir dir;
     std::unique_ptr<cgroups::Manager> cgroup;
     oci::Spec spec;
 };
 
-/// create, with `use_fifo` false for run (the process execs as soon as it is ready).
-/// `console_fd` overrides --console-socket (run's own terminal). On failure nothing remains.
+/// create, with `use_fifo` false for run (the process execs as soon as it is ready). With
+/// `own_terminal`, a terminal process without --console-socket sends its pty master to
+/// Created::terminal (run in the foreground). On failure nothing remains.
 [[nodiscard]] Result<Created> create_container(const Globals& g, const CreateOptions& o, bool use_fifo,
-                                               int console_fd);
+                                               bool own_terminal);
 
 /// Kills what is left, runs poststop hooks, removes the cgroup and the state directory.
 /// `known` is the container's cgroup manager if the caller has it (else it is loaded).

@@ -206,11 +206,13 @@ Result<Launched> launch(InitConfig& c, cgroups::Manager* mgr,
     if (!c.double_fork && c.new_user_ns)
         BERTH_TRY_CTX(write_id_maps(pid, *c.spec), "container init");
     if (int e = sync_send(sp.parent.get(), SyncType::Go)) return sys_error(e, "start container init");
+    BLOG_DEBUG("launch {}: cloned {}", c.id, pid);
     // Joining a v1 cgroup waits for an RCU grace period in the kernel (cgroup_threadgroup_rwsem):
     // ~10-15 ms here. The child sets up its mounts meanwhile, and waits for CgroupJoined only
     // before it makes its cgroup namespace, forks or execs.
     if (mgr) BERTH_TRY(mgr->add_process(pid));
     if (int e = sync_send(sp.parent.get(), SyncType::CgroupJoined)) return sys_error(e, "start container init");
+    BLOG_DEBUG("launch {}: cgroup joined", c.id);
     pid_t init_pid = c.double_fork ? 0 : pid;
     for (;;) {
         auto m = sync_recv(sp.parent.get());

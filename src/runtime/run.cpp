@@ -7,7 +7,6 @@
 #include "berth/common/fs.hpp"
 #include "berth/common/log.hpp"
 #include "berth/common/scope_exit.hpp"
-#include "berth/oci/spec_json.hpp"
 #include "console.hpp"
 #include "container.hpp"
 #include "foreground.hpp"
@@ -29,31 +28,25 @@ Result<OwnTerminal> own_terminal() {
 }  // namespace
 
 Result<int> run(const Globals& g, const CreateOptions& o) {
-    auto spec = oci::load_spec(o.bundle);
-    bool terminal = spec && spec->process && spec->process->terminal;
-    OwnTerminal term;
-    if (terminal && o.console_socket.empty()) {
-        if (o.detach)
-            return make_error(Errc::InvalidArgument,
-                              "cannot allocate tty if berth-runtime will detach without setting console socket");
-        term = BERTH_TRY(own_terminal());
-    }
-    auto cr = create_container(g, o, false, term.theirs ? term.theirs.get() : -1);
+    // Detached, a terminal needs a console socket (create refuses it otherwise); in the
+    // foreground the runtime holds the pty itself.
+    auto cr = create_container(g, o, false, !o.detach);
     if (!cr) return Unexpected(std::move(cr).error());
-    term.theirs.reset();
     run_poststart(cr->spec, cr->rec);
     if (o.detach) {
         cr->launched.init.release();
         return 0;
     }
     UniqueFd master;
-    if (term.ours) master = BERTH_TRY(recv_fd(term.ours.get()));
+    if (cr->terminal) master = BERTH_TRY(recv_fd(cr->terminal.get()));
     int sigfd = BERTH_TRY(block_forwarded_signals());
     UniqueFd sigfd_owner(sigfd);
     auto code = wait_foreground(cr->launched.init, sigfd, master.get());
+    BLOG_DEBUG("run {}: exited", o.id);
     Loaded l{cr->rec, cr->dir, "stopped"};
     auto d = destroy_container(l, std::move(cr->cgroup));
     if (!d) BLOG_WARN("delete {}: {}", o.id, d.error().what());
+    BLOG_DEBUG("run {}: deleted", o.id);
     return code;
 }
 
