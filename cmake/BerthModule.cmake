@@ -27,8 +27,22 @@ function(berth_add_test)
   add_executable(${T_NAME} ${T_SOURCES})
   set_target_properties(${T_NAME} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
   target_link_libraries(${T_NAME} PRIVATE ${T_LIBS} GTest::gtest GTest::gmock GTest::gtest_main berth_flags)
+  list(GET T_LABELS 0 first_label)
   gtest_discover_tests(${T_NAME}
     DISCOVERY_MODE PRE_TEST
-    PROPERTIES LABELS "${T_LABELS}" TIMEOUT ${T_TIMEOUT}
+    PROPERTIES LABELS "${first_label}" TIMEOUT ${T_TIMEOUT}
                SKIP_REGULAR_EXPRESSION "\\[  SKIPPED \\]")
+  list(LENGTH T_LABELS n_labels)
+  if(n_labels GREATER 1)
+    # gtest_discover_tests splits a list-valued property ("root;cgroup1" would become LABELS
+    # root plus stray properties that swallow TIMEOUT), so set the whole list after discovery,
+    # from the test list it defines, in a file CTest includes after the discovery script.
+    string(REPLACE ";" "\\;" labels_escaped "${T_LABELS}")
+    file(WRITE ${CMAKE_CURRENT_BINARY_DIR}/${T_NAME}_labels.cmake
+      "foreach(t IN LISTS ${T_NAME}_TESTS)\n"
+      "  set_tests_properties(\"\${t}\" PROPERTIES LABELS \"${labels_escaped}\" TIMEOUT ${T_TIMEOUT})\n"
+      "endforeach()\n")
+    set_property(DIRECTORY APPEND PROPERTY TEST_INCLUDE_FILES
+      ${CMAKE_CURRENT_BINARY_DIR}/${T_NAME}_labels.cmake)
+  endif()
 endfunction()

@@ -69,16 +69,19 @@ add_runtime crun "$(command -v crun || true)"
 add_runtime runc "$(command -v runc || true)"
 
 tmp=$(mktemp -d /tmp/berth-bench.XXXXXX)
+# State directories on tmpfs, where every runtime keeps them by default (/run/runc,
+# /run/crun, /run/berth-runtime): a disk-backed --root would time the disk, not the runtime.
+state=$(mktemp -d /run/berth-bench-state.XXXXXX)
 cleanup() {
     local i
     for i in "${!bins[@]}"; do
-        "${bins[$i]}" --root "$tmp/state-${names[$i]}" delete --force "berth-test-bench-${names[$i]}" \
+        "${bins[$i]}" --root "$state/state-${names[$i]}" delete --force "berth-test-bench-${names[$i]}" \
             >/dev/null 2>&1 || true
     done
     # Containers' cgroups (named after their ids) that a failing runtime left behind.
     find /sys/fs/cgroup -mindepth 2 -maxdepth 3 -type d -name 'berth-test-bench-*' \
         -exec rmdir {} + 2>/dev/null || true
-    rm -rf "$tmp"
+    rm -rf "$tmp" "$state"
 }
 trap cleanup EXIT
 
@@ -98,16 +101,16 @@ ok_names=() ok_bins=()
 for i in "${!bins[@]}"; do
     n=${names[$i]} b=${bins[$i]}
     id=berth-test-bench-$n
-    if ! err=$("$b" --root "$tmp/state-$n" run --bundle "$tmp/true" "$id" 2>&1 </dev/null); then
+    if ! err=$("$b" --root "$state/state-$n" run --bundle "$tmp/true" "$id" 2>&1 </dev/null); then
         echo "bench: $n: run of /bin/true failed: skipped"
         sed 's/^/    /' <<<"$err" | head -5
         continue
     fi
     rc=0
-    "$b" --root "$tmp/state-$n" run --bundle "$tmp/false" "$id" >/dev/null 2>&1 </dev/null || rc=$?
+    "$b" --root "$state/state-$n" run --bundle "$tmp/false" "$id" >/dev/null 2>&1 </dev/null || rc=$?
     if ((rc != 1)); then
         echo "bench: $n: run of /bin/false exited $rc, expected 1 (not a working runtime yet): skipped"
-        "$b" --root "$tmp/state-$n" delete --force "$id" >/dev/null 2>&1 || true
+        "$b" --root "$state/state-$n" delete --force "$id" >/dev/null 2>&1 || true
         continue
     fi
     ok_names+=("$n")
@@ -131,14 +134,14 @@ fi
 cmds=()
 for i in "${!ok_names[@]}"; do
     n=${ok_names[$i]} b=${ok_bins[$i]}
-    r="$b --root $tmp/state-$n"
+    r="$b --root $state/state-$n"
     # A fixed id is fine: each run deletes its container before the next starts.
     cmds+=(-n "$n run" "$r run --bundle $tmp/true berth-test-bench-$n")
 done
 if ((lifecycle)); then
     for i in "${!ok_names[@]}"; do
         n=${ok_names[$i]} b=${ok_bins[$i]}
-        r="$b --root $tmp/state-$n"
+        r="$b --root $state/state-$n"
         id=berth-test-bench-$n
         cmds+=(-n "$n lifecycle"
                "sh -c '$r create --bundle $tmp/true $id && $r start $id && $r delete --force $id'")
@@ -157,7 +160,7 @@ for i in "${!ok_names[@]}"; do
     n=${ok_names[$i]} b=${ok_bins[$i]}
     max=0
     for _ in $(seq 10); do
-        kib=$(/usr/bin/time -f %M "$b" --root "$tmp/state-$n" run --bundle "$tmp/true" \
+        kib=$(/usr/bin/time -f %M "$b" --root "$state/state-$n" run --bundle "$tmp/true" \
                   "berth-test-bench-$n" 2>&1 >/dev/null </dev/null | tail -1)
         ((kib > max)) && max=$kib
     done

@@ -233,7 +233,20 @@ struct Init {
             must(::unshare(CLONE_NEWCGROUP) == 0, "unshare cgroup namespace");
     }
 
+    // Ignored signals and the blocked mask survive execve: the process must not inherit the
+    // runtime's (containerd's shim, a shell or `run`'s forwarding may have set them).
+    static void reset_signals() noexcept {
+        struct sigaction dfl {};
+        dfl.sa_handler = SIG_DFL;
+        for (int sig = 1; sig < NSIG; ++sig)
+            if (sig != SIGKILL && sig != SIGSTOP) ::sigaction(sig, &dfl, nullptr);
+        sigset_t none;
+        sigemptyset(&none);
+        ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    }
+
     [[noreturn]] void run() noexcept {
+        reset_signals();
         ::prctl(PR_SET_PDEATHSIG, SIGKILL);
         wait_for(SyncType::Go, "go");
         if (c.double_fork) {

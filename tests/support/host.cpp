@@ -241,10 +241,10 @@ std::map<std::string, std::string> cgroup_mounts() {
             // The hierarchy's name: its controllers (or name=...) from the superblock options.
             std::string name;
             for (const auto& o : split(m.super_options, ',')) {
-                if (o == "rw" || o == "ro" || o == "relatime" || o == "noatime" ||
-                    o == "nosuid" || o == "nodev" || o == "noexec" ||
-                    o.rfind("release_agent", 0) == 0 || o == "clone_children" ||
-                    o == "xattr" || o == "noprefix" || o == "cpuset_v2_mode")
+                if (o == "rw" || o == "ro" || o == "relatime" || o == "noatime" || o == "nosuid" ||
+                    o == "nodev" || o == "noexec" || o.rfind("release_agent", 0) == 0 ||
+                    o == "clone_children" || o == "xattr" || o == "noprefix" ||
+                    o == "cpuset_v2_mode")
                     continue;
                 if (!name.empty()) name += ',';
                 name += o;
@@ -321,9 +321,8 @@ std::vector<std::string> remove_cgroups_with_prefix(const std::string& prefix) {
             }
         }
         for (const auto& d : dirs) {
-            bool removed = wait_until(
-                [&] { return ::rmdir(d.c_str()) == 0 || errno == ENOENT; },
-                std::chrono::milliseconds(3000));
+            bool removed = wait_until([&] { return ::rmdir(d.c_str()) == 0 || errno == ENOENT; },
+                                      std::chrono::milliseconds(3000));
             if (!removed) failed.push_back(d);
         }
     }
@@ -394,8 +393,8 @@ bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds tim
 }
 
 std::string ns_link(pid_t pid, const std::string& kind) {
-    std::string path = "/proc/" + (pid > 0 ? std::to_string(pid) : std::string("self")) +
-                       "/ns/" + kind;
+    std::string path =
+        "/proc/" + (pid > 0 ? std::to_string(pid) : std::string("self")) + "/ns/" + kind;
     char buf[256];
     ssize_t n = readlink(path.c_str(), buf, sizeof buf - 1);
     if (n <= 0) return {};
@@ -404,16 +403,46 @@ std::string ns_link(pid_t pid, const std::string& kind) {
 
 namespace {
 const char* const kCapNames[] = {
-    "CAP_CHOWN",           "CAP_DAC_OVERRIDE",   "CAP_DAC_READ_SEARCH", "CAP_FOWNER",
-    "CAP_FSETID",          "CAP_KILL",           "CAP_SETGID",          "CAP_SETUID",
-    "CAP_SETPCAP",         "CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST",
-    "CAP_NET_ADMIN",       "CAP_NET_RAW",        "CAP_IPC_LOCK",        "CAP_IPC_OWNER",
-    "CAP_SYS_MODULE",      "CAP_SYS_RAWIO",      "CAP_SYS_CHROOT",      "CAP_SYS_PTRACE",
-    "CAP_SYS_PACCT",       "CAP_SYS_ADMIN",      "CAP_SYS_BOOT",        "CAP_SYS_NICE",
-    "CAP_SYS_RESOURCE",    "CAP_SYS_TIME",       "CAP_SYS_TTY_CONFIG",  "CAP_MKNOD",
-    "CAP_LEASE",           "CAP_AUDIT_WRITE",    "CAP_AUDIT_CONTROL",   "CAP_SETFCAP",
-    "CAP_MAC_OVERRIDE",    "CAP_MAC_ADMIN",      "CAP_SYSLOG",          "CAP_WAKE_ALARM",
-    "CAP_BLOCK_SUSPEND",   "CAP_AUDIT_READ",     "CAP_PERFMON",         "CAP_BPF",
+    "CAP_CHOWN",
+    "CAP_DAC_OVERRIDE",
+    "CAP_DAC_READ_SEARCH",
+    "CAP_FOWNER",
+    "CAP_FSETID",
+    "CAP_KILL",
+    "CAP_SETGID",
+    "CAP_SETUID",
+    "CAP_SETPCAP",
+    "CAP_LINUX_IMMUTABLE",
+    "CAP_NET_BIND_SERVICE",
+    "CAP_NET_BROADCAST",
+    "CAP_NET_ADMIN",
+    "CAP_NET_RAW",
+    "CAP_IPC_LOCK",
+    "CAP_IPC_OWNER",
+    "CAP_SYS_MODULE",
+    "CAP_SYS_RAWIO",
+    "CAP_SYS_CHROOT",
+    "CAP_SYS_PTRACE",
+    "CAP_SYS_PACCT",
+    "CAP_SYS_ADMIN",
+    "CAP_SYS_BOOT",
+    "CAP_SYS_NICE",
+    "CAP_SYS_RESOURCE",
+    "CAP_SYS_TIME",
+    "CAP_SYS_TTY_CONFIG",
+    "CAP_MKNOD",
+    "CAP_LEASE",
+    "CAP_AUDIT_WRITE",
+    "CAP_AUDIT_CONTROL",
+    "CAP_SETFCAP",
+    "CAP_MAC_OVERRIDE",
+    "CAP_MAC_ADMIN",
+    "CAP_SYSLOG",
+    "CAP_WAKE_ALARM",
+    "CAP_BLOCK_SUSPEND",
+    "CAP_AUDIT_READ",
+    "CAP_PERFMON",
+    "CAP_BPF",
     "CAP_CHECKPOINT_RESTORE",
 };
 }  // namespace

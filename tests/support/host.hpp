@@ -18,8 +18,8 @@ namespace berth::test {
 bool is_root();
 
 /// Skips the current test unless it runs as root. Use at the start of a test body or SetUp.
-#define BERTH_REQUIRE_ROOT()                                                     \
-    do {                                                                         \
+#define BERTH_REQUIRE_ROOT()                                                                      \
+    do {                                                                                          \
         if (!::berth::test::is_root()) GTEST_SKIP() << "needs root (run as root: ctest -L root)"; \
     } while (0)
 
@@ -47,10 +47,10 @@ bool contains(const std::string& s, const std::string& needle);
 
 /// One line of /proc/<pid>/mountinfo.
 struct MountInfo {
-    std::string root;           ///< root of the mount within its filesystem
-    std::string mount_point;    ///< where it is mounted (octal escapes decoded)
-    std::string options;        ///< per-mount options (ro, nosuid, ...)
-    std::string optional;       ///< optional fields (shared:N master:N), space separated
+    std::string root;         ///< root of the mount within its filesystem
+    std::string mount_point;  ///< where it is mounted (octal escapes decoded)
+    std::string options;      ///< per-mount options (ro, nosuid, ...)
+    std::string optional;     ///< optional fields (shared:N master:N), space separated
     std::string fstype;
     std::string source;
     std::string super_options;  ///< per-superblock options (size=, mode=, ...)

@@ -12,9 +12,11 @@ mkdir -p "$dir/bin" "$dir/sbin" "$dir/usr/bin" "$dir/usr/sbin" "$dir/etc" "$dir/
          "$dir/dev" "$dir/tmp" "$dir/root" "$dir/home" "$dir/var"
 chmod 1777 "$dir/tmp"
 cp "$bb" "$dir/bin/busybox"
-for applet in $("$bb" --list); do
-    [ "$applet" = busybox ] || ln -sf busybox "$dir/bin/$applet"
-done
+# Busybox's own shell makes the links: its ln applet runs without an exec, a few times faster
+# than one coreutils ln per applet (tests make a rootfs per test case).
+(cd "$dir/bin" && "$bb" sh -c 'for applet in $("$1" --list); do
+    [ "$applet" = busybox ] || ln -sf busybox "$applet"
+done' sh "$bb")
 cat > "$dir/etc/passwd" <<'PW'
 root:x:0:0:root:/root:/bin/sh
 daemon:x:1:1:daemon:/usr/sbin:/bin/false

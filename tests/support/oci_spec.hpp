@@ -2,7 +2,6 @@
 // OCI runtime-spec config.json documents for tests, built with nlohmann::json.
 
 #include <nlohmann/json.hpp>
-
 #include <string>
 #include <vector>
 

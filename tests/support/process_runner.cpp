@@ -236,7 +236,8 @@ RunResult run_program(const std::vector<std::string>& argv, const RunOptions& op
     // Feed stdin (small inputs only: hooks' state, process.json); a child that does not read it
     // gets EPIPE, which is ignored.
     if (in_pipe.w >= 0) {
-        struct sigaction ign {}, old {};
+        struct sigaction ign {
+        }, old{};
         ign.sa_handler = SIG_IGN;
         sigaction(SIGPIPE, &ign, &old);
         const char* p = opts.stdin_data.data();

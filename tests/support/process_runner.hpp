@@ -39,8 +39,8 @@ struct RunResult {
     int signal = 0;          ///< terminating signal, 0 if it exited
     bool timed_out = false;  ///< killed because RunOptions::timeout passed
     bool spawn_failed = false;
-    std::string out;  ///< stdout (empty when redirected to a file)
-    std::string err;  ///< stderr (empty when redirected to a file)
+    std::string out;      ///< stdout (empty when redirected to a file)
+    std::string err;      ///< stderr (empty when redirected to a file)
     std::string command;  ///< the command line, for messages
 
     /// One paragraph for assertion messages: command, status, stdout and stderr.

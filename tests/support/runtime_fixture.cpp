@@ -291,9 +291,8 @@ void RuntimeTest::expect_nothing_left(const std::string& id,
                    pids_with_root_under(rootfs_).empty();
         },
         std::chrono::seconds(3));
-    EXPECT_TRUE(none) << "processes left: tagged "
-                      << pids_with_env("BERTH_TEST_TAG=" + tag_).size() << ", rooted in rootfs "
-                      << pids_with_root_under(rootfs_).size();
+    EXPECT_TRUE(none) << "processes left: tagged " << pids_with_env("BERTH_TEST_TAG=" + tag_).size()
+                      << ", rooted in rootfs " << pids_with_root_under(rootfs_).size();
     for (const auto& m : mounts_under(tmp_)) {
         bool known = false;
         for (const auto& b : mounts_before) known = known || b == m;

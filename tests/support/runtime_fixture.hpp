@@ -32,8 +32,8 @@ bool runtime_is_runc();
 const std::string& probe_path();
 
 /// Skips the test when the runtime under test is runc (for Berth-specific behaviour).
-#define BERTH_SKIP_ON_RUNC(why)                                                       \
-    do {                                                                              \
+#define BERTH_SKIP_ON_RUNC(why)                                                          \
+    do {                                                                                 \
         if (::berth::test::runtime_is_runc()) GTEST_SKIP() << "Berth-specific: " << why; \
     } while (0)
 

@@ -249,8 +249,8 @@ TEST_F(CgroupTest, EventsStreamsStats) {
     o.env.push_back("BERTH_TEST_TAG=" + tag_);
     auto bp = BackgroundProcess::start(
         {runtime_path(), "--root", state_root_, "events", "--interval", "1s", id}, o);
-    ASSERT_TRUE(wait_until(
-        [&] { return split_lines(read_text(out).value_or("")).size() >= 2; }, 10s))
+    ASSERT_TRUE(
+        wait_until([&] { return split_lines(read_text(out).value_or("")).size() >= 2; }, 10s))
         << read_text(out).value_or("");
     for (const auto& line : split_lines(read_text(out).value_or(""))) {
         auto ev = json::parse(line, nullptr, false);

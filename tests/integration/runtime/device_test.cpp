@@ -23,9 +23,9 @@ TEST_F(DeviceTest, DefaultDevicesExist) {
         const char* major;
         const char* minor;
     };
-    for (const Dev& d : {Dev{"/dev/null", "1", "3"}, Dev{"/dev/zero", "1", "5"},
-                         Dev{"/dev/full", "1", "7"}, Dev{"/dev/random", "1", "8"},
-                         Dev{"/dev/urandom", "1", "9"}, Dev{"/dev/tty", "5", "0"}}) {
+    for (const Dev& d :
+         {Dev{"/dev/null", "1", "3"}, Dev{"/dev/zero", "1", "5"}, Dev{"/dev/full", "1", "7"},
+          Dev{"/dev/random", "1", "8"}, Dev{"/dev/urandom", "1", "9"}, Dev{"/dev/tty", "5", "0"}}) {
         auto kv = probe_kv({"stat", d.path});
         EXPECT_EQ(kv["type"], "chr") << d.path << "\n" << last_.describe();
         EXPECT_EQ(kv["major"], d.major) << d.path;
@@ -44,10 +44,8 @@ TEST_F(DeviceTest, DefaultDevicesWork) {
 
 TEST_F(DeviceTest, DevSymlinks) {
     const std::vector<std::pair<std::string, std::string>> links = {
-        {"/dev/fd", "/proc/self/fd"},
-        {"/dev/stdin", "/proc/self/fd/0"},
-        {"/dev/stdout", "/proc/self/fd/1"},
-        {"/dev/stderr", "/proc/self/fd/2"},
+        {"/dev/fd", "/proc/self/fd"},       {"/dev/stdin", "/proc/self/fd/0"},
+        {"/dev/stdout", "/proc/self/fd/1"}, {"/dev/stderr", "/proc/self/fd/2"},
         {"/dev/ptmx", "pts/ptmx"},
     };
     for (const auto& [path, target] : links) {
@@ -93,7 +91,7 @@ TEST_F(DeviceTest, ConfiguredDeviceNodeInASubdirectory) {
 // Nothing is ever opened for real, and no capability check is involved.
 json unused_mem_minor() {
     return {{"path", "/dev/bt-dev"}, {"type", "c"}, {"major", 1}, {"minor", 12},
-            {"fileMode", 0666}, {"uid", 0}, {"gid", 0}};
+            {"fileMode", 0666},      {"uid", 0},    {"gid", 0}};
 }
 
 TEST_F(DeviceTest, DeviceCgroupDeniesAnUnlistedDevice) {

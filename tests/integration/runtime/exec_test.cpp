@@ -92,7 +92,8 @@ TEST_F(ExecTest, EnvCwdAndUserFlags) {
 
 TEST_F(ExecTest, AdditionalGids) {
     auto id = running();
-    auto r = exec(id, {"--user", "1000:1000", "--additional-gids", "10", "--additional-gids", "20"}, {"ids"});
+    auto r = exec(id, {"--user", "1000:1000", "--additional-gids", "10", "--additional-gids", "20"},
+                  {"ids"});
     ASSERT_TRUE(r.ok()) << r.describe();
     std::set<std::string> groups;
     for (const auto& g : split(parse_kv(r.out)["groups"], ','))
@@ -102,8 +103,8 @@ TEST_F(ExecTest, AdditionalGids) {
 
 TEST_F(ExecTest, CapFlagAddsACapability) {
     auto id = running();
-    auto r = exec(id, {"--cap", "CAP_SYS_ADMIN"}, {"seq", "caps", "--", "syscall-errno",
-                                                   "sethostname"});
+    auto r =
+        exec(id, {"--cap", "CAP_SYS_ADMIN"}, {"seq", "caps", "--", "syscall-errno", "sethostname"});
     ASSERT_TRUE(r.ok()) << r.describe();
     auto kv = parse_kv(r.out);
     unsigned long long eff = strtoull(kv["CapEff"].c_str(), nullptr, 16);
@@ -119,14 +120,14 @@ TEST_F(ExecTest, CapFlagAddsACapability) {
 
 TEST_F(ExecTest, ProcessJson) {
     auto id = running();
-    json process = {{"terminal", false},
-                    {"user", {{"uid", 1000}, {"gid", 1002}, {"additionalGids", {30}}}},
-                    {"args", {"/probe", "seq", "env", "--", "cwd", "--", "ids", "--", "rlimit",
-                              "NOFILE"}},
-                    {"env", {"PATH=/bin", "FROM_JSON=1"}},
-                    {"cwd", "/tmp"},
-                    {"rlimits", {{{"type", "RLIMIT_NOFILE"}, {"soft", 77}, {"hard", 88}}}},
-                    {"noNewPrivileges", true}};
+    json process = {
+        {"terminal", false},
+        {"user", {{"uid", 1000}, {"gid", 1002}, {"additionalGids", {30}}}},
+        {"args", {"/probe", "seq", "env", "--", "cwd", "--", "ids", "--", "rlimit", "NOFILE"}},
+        {"env", {"PATH=/bin", "FROM_JSON=1"}},
+        {"cwd", "/tmp"},
+        {"rlimits", {{{"type", "RLIMIT_NOFILE"}, {"soft", 77}, {"hard", 88}}}},
+        {"noNewPrivileges", true}};
     std::string path = tmp_ + "/process.json";
     ASSERT_TRUE(write_text(path, process.dump()));
     auto r = rt({"exec", "--process", path, id});

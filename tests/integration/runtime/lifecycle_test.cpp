@@ -112,10 +112,15 @@ TEST_F(LifecycleTest, StateOfAStoppedContainer) {
 
 TEST_F(LifecycleTest, UnknownIdGetsRuncMessage) {
     const std::string id = "bt-no-such-container";
-    for (std::vector<std::string> cmd :
-         {std::vector<std::string>{"state", id}, {"start", id}, {"kill", id, "KILL"},
-          {"delete", id}, {"pause", id}, {"resume", id}, {"ps", id}, {"events", "--stats", id},
-          {"update", "--pids-limit", "5", id}}) {
+    for (std::vector<std::string> cmd : {std::vector<std::string>{"state", id},
+                                         {"start", id},
+                                         {"kill", id, "KILL"},
+                                         {"delete", id},
+                                         {"pause", id},
+                                         {"resume", id},
+                                         {"ps", id},
+                                         {"events", "--stats", id},
+                                         {"update", "--pids-limit", "5", id}}) {
         auto r = rt(cmd);
         EXPECT_EQ(r.status, 1) << r.describe();
         EXPECT_TRUE(contains(r.err, "container does not exist")) << r.describe();

@@ -30,8 +30,8 @@ protected:
 
 std::string describe(const std::optional<MountInfo>& m) {
     if (!m) return "(no mount)";
-    return m->mount_point + " " + m->fstype + " " + m->options + " - " + m->super_options +
-           " [" + m->optional + "]";
+    return m->mount_point + " " + m->fstype + " " + m->options + " - " + m->super_options + " [" +
+           m->optional + "]";
 }
 
 TEST_F(MountTest, RootIsTheBundleRootfs) {
@@ -150,8 +150,8 @@ TEST_F(MountTest, MaskedFileAndDirectoryOfTheRootfs) {
 
 TEST_F(MountTest, ReadonlyPathsOfRuncSpec) {
     auto mounts = container_mounts();
-    for (const char* p : {"/proc/sys", "/proc/bus", "/proc/fs", "/proc/irq",
-                          "/proc/sysrq-trigger"}) {
+    for (const char* p :
+         {"/proc/sys", "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sysrq-trigger"}) {
         auto m = find_mount(mounts, p);
         if (!m && std::string(p) != "/proc/sys") continue;  // absent on some kernels
         ASSERT_TRUE(m.has_value()) << p;
@@ -274,8 +274,7 @@ protected:
     void make_shared_mount(const std::string& dir) {
         ASSERT_EQ(::mount(dir.c_str(), dir.c_str(), nullptr, MS_BIND, nullptr), 0)
             << strerror(errno);
-        ASSERT_EQ(::mount(nullptr, dir.c_str(), nullptr, MS_SHARED, nullptr), 0)
-            << strerror(errno);
+        ASSERT_EQ(::mount(nullptr, dir.c_str(), nullptr, MS_SHARED, nullptr), 0) << strerror(errno);
     }
 
     /// Starts a container with `src` bound at /mnt/x with `propagation`, then mounts a tmpfs at

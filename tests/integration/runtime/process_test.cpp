@@ -146,8 +146,8 @@ TEST_F(ProcessTest, Env) {
 }
 
 TEST_F(ProcessTest, ArgsArePassedVerbatim) {
-    auto r = run_probe({"seq", "cwd", "--", "write", "/dev/shm/x", "a b\tc", "--", "read",
-                        "/dev/shm/x"});
+    auto r = run_probe(
+        {"seq", "cwd", "--", "write", "/dev/shm/x", "a b\tc", "--", "read", "/dev/shm/x"});
     ASSERT_TRUE(r.ok()) << r.describe();
     EXPECT_TRUE(contains(r.out, "a b\tc")) << r.out;
 }
@@ -207,8 +207,8 @@ json seccomp_allow_by_default(json rules) {
 }
 
 TEST_F(ProcessTest, SeccompErrnoDefaultsToEperm) {
-    spec_["linux"]["seccomp"] = seccomp_allow_by_default(
-        {{{"names", {"mkdir", "mkdirat"}}, {"action", "SCMP_ACT_ERRNO"}}});
+    spec_["linux"]["seccomp"] =
+        seccomp_allow_by_default({{{"names", {"mkdir", "mkdirat"}}, {"action", "SCMP_ACT_ERRNO"}}});
     spec_["root"]["readonly"] = false;
     auto kv = probe_kv({"syscall-errno", "mkdir", "mkdirat", "getcwd", "getpid"});
     EXPECT_EQ(kv["mkdir"], "EPERM");

@@ -39,9 +39,8 @@ TEST_F(TerminalTest, DevConsoleIsThePty) {
     spec_["process"]["terminal"] = true;
     ConsoleSocket console(socket_path("console"));
     auto id = new_id();
-    ASSERT_TRUE(create_container(id, {"stat", "/dev/console"}, {"--console-socket",
-                                                                console.path()})
-                    .ok());
+    ASSERT_TRUE(
+        create_container(id, {"stat", "/dev/console"}, {"--console-socket", console.path()}).ok());
     ASSERT_GE(console.receive_master(10s), 0);
     ASSERT_TRUE(rt({"start", id}).ok());
     std::string out = console.read_until("inode=", 10s);
@@ -85,8 +84,8 @@ TEST_F(TerminalTest, RunDetachedWithATerminal) {
     spec_["process"]["terminal"] = true;
     ConsoleSocket console(socket_path("console"));
     auto id = new_id();
-    auto r = run_detached(id, {"seq", "tty", "--", "sleep", "60"},
-                          {"--console-socket", console.path()});
+    auto r =
+        run_detached(id, {"seq", "tty", "--", "sleep", "60"}, {"--console-socket", console.path()});
     ASSERT_TRUE(r.ok()) << r.describe();
     ASSERT_GE(console.receive_master(10s), 0);
     std::string out = console.read_until("fd2.ttyname=", 10s);
@@ -123,8 +122,8 @@ TEST_F(TerminalTest, ExecWithATerminal) {
     auto id = new_id();
     ASSERT_TRUE(start_container(id, {"sleep", "60"}).ok());
     ConsoleSocket console(socket_path("exec"));
-    auto e = rt({"exec", "-t", "-d", "--console-socket", console.path(), id, "/probe", "seq",
-                 "tty", "--", "sleep", "5"});
+    auto e = rt({"exec", "-t", "-d", "--console-socket", console.path(), id, "/probe", "seq", "tty",
+                 "--", "sleep", "5"});
     ASSERT_TRUE(e.ok()) << e.describe();
     ASSERT_GE(console.receive_master(10s), 0);
     std::string out = console.read_until("fd2.ttyname=", 10s);
