@@ -26,6 +26,12 @@ Result<UniqueFd> connect_console_socket(const std::string& path) {
     return s;
 }
 
+Result<TerminalChannel> make_terminal_channel() {
+    int sv[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) return BERTH_SYS_ERROR("socketpair");
+    return TerminalChannel{UniqueFd(sv[0]), UniqueFd(sv[1])};
+}
+
 int send_fd(int socket_fd, int fd, const char* name) noexcept {
     char cbuf[CMSG_SPACE(sizeof(int))] = {};
     struct iovec iov {};

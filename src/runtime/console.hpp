@@ -17,6 +17,13 @@ namespace berth::runtime {
 int setup_console(int socket_fd, const oci::ConsoleSize* size, bool mount_console,
                   const char** step) noexcept;
 
+/// The two ends of a terminal channel for a process whose pty the runtime keeps itself
+/// (run/exec -t without --console-socket): the child sends its master on `theirs`.
+struct TerminalChannel {
+    UniqueFd ours, theirs;
+};
+[[nodiscard]] Result<TerminalChannel> make_terminal_channel();
+
 /// Sends `fd` over a connected unix socket with `name` as the payload.
 int send_fd(int socket_fd, int fd, const char* name) noexcept;
 

@@ -5,7 +5,6 @@
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -154,10 +153,9 @@ Result<Created> create_container(const Globals& g, const CreateOptions& o, bool 
     UniqueFd console;
     if (terminal) {
         if (o.console_socket.empty()) {
-            int sv[2];
-            if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) return BERTH_SYS_ERROR("socketpair");
-            cr.terminal.reset(sv[0]);
-            console.reset(sv[1]);
+            auto ch = BERTH_TRY(make_terminal_channel());
+            cr.terminal = std::move(ch.ours);
+            console = std::move(ch.theirs);
         } else {
             console = BERTH_TRY(connect_console_socket(o.console_socket));
         }

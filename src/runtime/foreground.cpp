@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "berth/common/scope_exit.hpp"
+#include "console.hpp"
 
 namespace berth::runtime {
 namespace {
@@ -29,8 +30,8 @@ void copy_winsize(int from, int to) {
     if (::ioctl(from, TIOCGWINSZ, &ws) == 0) ::ioctl(to, TIOCSWINSZ, &ws);
 }
 
-}  // namespace
-
+// Blocks the signals we forward, so they queue for the signalfd instead of acting on us. Called
+// after the launch: the child must not inherit the mask (it resets it anyway).
 Result<int> block_forwarded_signals() {
     sigset_t s = forwarded();
     if (::sigprocmask(SIG_BLOCK, &s, nullptr) < 0) return BERTH_SYS_ERROR("sigprocmask");
@@ -103,6 +104,15 @@ Result<int> wait_foreground(ChildProcess& child, int sigfd, int pty_master) {
     }
     auto st = BERTH_TRY(child.wait());
     return st.code;
+}
+
+}  // namespace
+
+Result<int> stay_with(ChildProcess& child, int terminal_sock) {
+    UniqueFd master;
+    if (terminal_sock >= 0) master = BERTH_TRY(recv_fd(terminal_sock));
+    UniqueFd sigfd(BERTH_TRY(block_forwarded_signals()));
+    return wait_foreground(child, sigfd.get(), master.get());
 }
 
 }  // namespace berth::runtime

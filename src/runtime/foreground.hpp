@@ -9,13 +9,9 @@
 
 namespace berth::runtime {
 
-/// Blocks the signals we forward, so they queue for the signalfd instead of killing us. Call
-/// before launching (the child unblocks them itself before exec... it inherits the mask only if
-/// launched after this, so launch first, then call this).
-[[nodiscard]] Result<int> block_forwarded_signals();
-
-/// Waits for `child`, forwarding signals from `sigfd` and, if `pty_master` >= 0, copying
-/// stdin to it and its output to stdout. Returns the exit code (128+signal if killed).
-[[nodiscard]] Result<int> wait_foreground(ChildProcess& child, int sigfd, int pty_master);
+/// Stays with a launched process until it exits: receives its pty master on `terminal_sock`
+/// (if valid) and proxies our stdio to it, forwards the signals we get (blocked from here on,
+/// read through a signalfd), and returns its exit code (128+signal if killed).
+[[nodiscard]] Result<int> stay_with(ChildProcess& child, int terminal_sock);
 
 }  // namespace berth::runtime

@@ -1,7 +1,6 @@
 // run and exec: processes the runtime starts and, unless detached, stays with.
 
 #include <fcntl.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "berth/common/fs.hpp"
@@ -12,21 +11,6 @@
 #include "foreground.hpp"
 
 namespace berth::runtime {
-namespace {
-
-// run/exec -t without --console-socket: the runtime keeps the pty master itself.
-struct OwnTerminal {
-    UniqueFd ours, theirs;
-};
-
-Result<OwnTerminal> own_terminal() {
-    int sv[2];
-    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) return BERTH_SYS_ERROR("socketpair");
-    return OwnTerminal{UniqueFd(sv[0]), UniqueFd(sv[1])};
-}
-
-}  // namespace
-
 Result<int> run(const Globals& g, const CreateOptions& o) {
     // Detached, a terminal needs a console socket (create refuses it otherwise); in the
     // foreground the runtime holds the pty itself.
@@ -37,11 +21,7 @@ Result<int> run(const Globals& g, const CreateOptions& o) {
         cr->launched.init.release();
         return 0;
     }
-    UniqueFd master;
-    if (cr->terminal) master = BERTH_TRY(recv_fd(cr->terminal.get()));
-    int sigfd = BERTH_TRY(block_forwarded_signals());
-    UniqueFd sigfd_owner(sigfd);
-    auto code = wait_foreground(cr->launched.init, sigfd, master.get());
+    auto code = stay_with(cr->launched.init, cr->terminal.get());
     BLOG_DEBUG("run {}: exited", o.id);
     Loaded l{cr->rec, cr->dir, "stopped"};
     auto d = destroy_container(l, std::move(cr->cgroup));
@@ -94,7 +74,7 @@ Result<int> exec(const Globals& g, const ExecOptions& o) {
     c.rlimits = BERTH_TRY(translate_rlimits(o.process));
 
     bool terminal = o.process.terminal;
-    OwnTerminal term;
+    TerminalChannel term;
     UniqueFd console;
     if (terminal) {
         if (!o.console_socket.empty()) {
@@ -104,7 +84,7 @@ Result<int> exec(const Globals& g, const ExecOptions& o) {
             return make_error(Errc::InvalidArgument,
                               "cannot allocate tty if berth-runtime will detach without setting console socket");
         } else {
-            term = BERTH_TRY(own_terminal());
+            term = BERTH_TRY(make_terminal_channel());
             c.console_fd = term.theirs.get();
         }
     }
@@ -121,11 +101,7 @@ Result<int> exec(const Globals& g, const ExecOptions& o) {
         launched->init.release();
         return 0;
     }
-    UniqueFd master;
-    if (term.ours) master = BERTH_TRY(recv_fd(term.ours.get()));
-    int sigfd = BERTH_TRY(block_forwarded_signals());
-    UniqueFd sigfd_owner(sigfd);
-    return wait_foreground(launched->init, sigfd, master.get());
+    return stay_with(launched->init, term.ours.get());
 }
 
 }  // namespace berth::runtime
