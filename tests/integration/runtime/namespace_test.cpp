@@ -197,6 +197,21 @@ TEST_F(NamespaceTest, Domainname) {
     EXPECT_EQ(kv["domainname"], "example.test");
 }
 
+TEST_F(NamespaceTest, TimeNamespaceShiftsBoottimeAndMonotonic) {
+    // runtime-spec 1.1 time namespaces; runc 1.1 predates them.
+    BERTH_SKIP_ON_RUNC("runc 1.1 does not support time namespaces");
+    if (::access("/proc/self/ns/time", F_OK) != 0) GTEST_SKIP() << "kernel without time namespaces";
+    constexpr long kYear = 365L * 24 * 3600;
+    spec_["linux"]["namespaces"].push_back({{"type", "time"}});
+    spec_["linux"]["timeOffsets"] = {{"boottime", {{"secs", kYear}, {"nanosecs", 0}}},
+                                     {"monotonic", {{"secs", kYear}, {"nanosecs", 0}}}};
+    auto r = run_probe({"read", "/proc/uptime"});
+    ASSERT_TRUE(r.ok()) << r.describe();
+    // /proc/uptime follows CLOCK_BOOTTIME of the reader's time namespace.
+    double uptime = std::stod(r.out);
+    EXPECT_GT(uptime, static_cast<double>(kYear)) << r.out;
+}
+
 TEST_F(NamespaceTest, HostnameWithoutUtsNamespaceIsRefused) {
     // Setting it would rename the host. Use the host's own name, so a buggy runtime changes
     // nothing.
