@@ -12,6 +12,7 @@
 #include <cstring>
 #include <map>
 #include <set>
+#include <utility>
 
 #include "berth/common/fs.hpp"
 #include "berth/common/log.hpp"
@@ -214,8 +215,16 @@ Result<Launched> launch(InitConfig& c, cgroups::Manager* mgr,
     if (int e = sync_send(sp.parent.get(), SyncType::CgroupJoined)) return sys_error(e, "start container init");
     BLOG_DEBUG("launch {}: cgroup joined", c.id);
     pid_t init_pid = c.double_fork ? 0 : pid;
+    // In the double-fork path the grandchild may speak (Hooks, Ready) before its parent's Pid
+    // message arrives on the shared socket: hold such a message until the pid is known.
+    std::optional<SyncMsg> held;
     for (;;) {
-        auto m = sync_recv(sp.parent.get());
+        Result<SyncMsg> m = (held && init_pid) ? Result<SyncMsg>(*std::exchange(held, std::nullopt))
+                                               : sync_recv(sp.parent.get());
+        if (m && init_pid == 0 && (m->type == SyncType::Hooks || m->type == SyncType::Ready)) {
+            held = *m;
+            continue;
+        }
         if (!m) {
             // The child died without a message: tell how, if we can.
             if (init_pid == 0 || init_pid == first.pid()) {
