@@ -21,7 +21,9 @@ Result<int> parse_signal(const std::string& s) {
         int base = min ? SIGRTMIN : SIGRTMAX;
         std::string rest = name.substr(5);
         if (rest.empty()) return base;
-        auto off = parse_int(rest);
+        // "+3" (from_chars takes no leading '+') or "-1".
+        auto off = parse_int(rest[0] == '+' ? rest.substr(1) : rest);
+        if (off && rest[0] == '+' && *off < 0) off.reset();  // "+-1"
         if (off && ((min && *off > 0) || (!min && *off < 0))) {
             int v = base + static_cast<int>(*off);
             if (v >= SIGRTMIN && v <= SIGRTMAX) return v;
