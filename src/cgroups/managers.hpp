@@ -22,6 +22,7 @@ public:
     Result<void> apply(const oci::Resources& r) override { return set(r, false); }
     Result<void> update(const oci::Resources& r) override { return set(r, true); }
     Result<void> add_process(pid_t pid) override;
+    Result<SelfJoin> self_join_plan() override;
     Result<void> freeze() override;
     Result<void> thaw() override;
     Result<bool> frozen() override;
@@ -70,6 +71,7 @@ public:
     Result<void> apply(const oci::Resources& r) override { return set(r, false); }
     Result<void> update(const oci::Resources& r) override { return set(r, true); }
     Result<void> add_process(pid_t pid) override;
+    Result<SelfJoin> self_join_plan() override;
     Result<void> freeze() override;
     Result<void> thaw() override;
     Result<bool> frozen() override;

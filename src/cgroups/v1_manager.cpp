@@ -515,6 +515,22 @@ Result<void> V1Manager::add_process(pid_t pid) {
     return {};
 }
 
+Result<SelfJoin> V1Manager::self_join_plan() {
+    if (cpuset_pending_) {
+        BERTH_TRY(init_cpuset(*dir("cpuset"), true));
+        cpuset_pending_ = false;
+    }
+    SelfJoin plan;
+    for (const auto& d : unique_dirs()) {
+        auto unified = paths_.find("");
+        if (unified != paths_.end() && d == unified->second)
+            plan.clone_into = d;
+        else
+            plan.thread_files.push_back(d + "/tasks");
+    }
+    return plan;
+}
+
 Result<void> V1Manager::set_freezer(bool want) {
     std::string d = BERTH_TRY(need("freezer", "freezer state"));
     if (!want) {

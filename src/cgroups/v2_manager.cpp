@@ -252,6 +252,12 @@ Result<void> V2Manager::set(const oci::Resources& r, bool update) {
 
 Result<void> V2Manager::add_process(pid_t pid) { return join_cgroup(dir_, pid); }
 
+Result<SelfJoin> V2Manager::self_join_plan() {
+    SelfJoin plan;
+    plan.clone_into = dir_;
+    return plan;
+}
+
 Result<void> V2Manager::freeze() { return v2_set_frozen(dir_, true); }
 Result<void> V2Manager::thaw() { return v2_set_frozen(dir_, false); }
 Result<bool> V2Manager::frozen() { return v2_frozen(dir_); }

@@ -84,6 +84,9 @@ struct InitConfig {
     int sync_fd = -1;
     int fifo_fd = -1;     ///< O_PATH of exec.fifo; -1: exec right after Ready (exec, or run)
     int console_fd = -1;  ///< connected console socket, -1 without a terminal
+    /// v1 `tasks` files (opened by the parent) the child writes "0" to, joining its cgroups
+    /// itself; empty when the parent joins it (see cgroups::SelfJoin).
+    std::vector<int> self_join_fds;
 };
 
 /// The child: sets everything up and execs. Never returns; on failure reports on sync_fd and

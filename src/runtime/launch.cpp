@@ -1,6 +1,7 @@
 #include "launch.hpp"
 
 #include <fcntl.h>
+#include <linux/sched.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/mount.h>
@@ -9,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <set>
@@ -191,11 +193,63 @@ Result<void> prepare_init(InitConfig& c, const oci::Spec& spec) {
     return {};
 }
 
+namespace {
+
+// The descriptors of a self-join (see cgroups::SelfJoin), opened by the parent.
+struct SelfJoinFds {
+    bool active = false;
+    std::vector<UniqueFd> thread_files;
+    UniqueFd cgroup_dir;  // for clone3(CLONE_INTO_CGROUP)
+};
+
+bool self_join_disabled() {
+    const char* v = std::getenv("BERTH_TEST_DISABLE");
+    return v && std::strstr(v, "selfjoin") != nullptr;
+}
+
+// Only a child that keeps our credentials can write the host's cgroup files, and only the
+// process we clone here is single-threaded and ours (not in the double-fork path).
+SelfJoinFds open_self_join(const InitConfig& c, cgroups::Manager& mgr) {
+    SelfJoinFds s;
+    if (c.new_user_ns || c.double_fork || self_join_disabled()) return s;
+    auto plan = mgr.self_join_plan();
+    if (!plan) return s;
+    for (const auto& f : plan->thread_files) {
+        UniqueFd fd(::open(f.c_str(), O_WRONLY | O_CLOEXEC));
+        if (!fd) return {};
+        s.thread_files.push_back(std::move(fd));
+    }
+    if (!plan->clone_into.empty()) {
+        s.cgroup_dir.reset(::open(plan->clone_into.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        if (!s.cgroup_dir) return {};
+    }
+    s.active = true;
+    return s;
+}
+
+}  // namespace
+
 Result<Launched> launch(InitConfig& c, cgroups::Manager* mgr,
                         const std::function<Result<void>(pid_t)>& on_hooks) {
     SyncPair sp = BERTH_TRY(make_sync_pair());
     c.sync_fd = sp.child.get();
-    pid_t pid = static_cast<pid_t>(::syscall(SYS_clone, c.clone_flags | SIGCHLD, 0, 0, 0, 0));
+    SelfJoinFds self = mgr ? open_self_join(c, *mgr) : SelfJoinFds{};
+    for (const auto& fd : self.thread_files) c.self_join_fds.push_back(fd.get());
+    pid_t pid = -1;
+    if (self.active && self.cgroup_dir) {
+        struct clone_args args {};
+        args.flags = static_cast<uint64_t>(c.clone_flags) | CLONE_INTO_CGROUP;
+        args.exit_signal = SIGCHLD;
+        args.cgroup = static_cast<uint64_t>(self.cgroup_dir.get());
+        pid = static_cast<pid_t>(::syscall(SYS_clone3, &args, sizeof args));
+        if (pid < 0) {
+            // A kernel without clone3/CLONE_INTO_CGROUP: the parent joins the child instead.
+            BLOG_DEBUG("clone3 into cgroup: {}; joining from the parent", std::strerror(errno));
+            self = SelfJoinFds{};
+            c.self_join_fds.clear();
+        }
+    }
+    if (pid < 0) pid = static_cast<pid_t>(::syscall(SYS_clone, c.clone_flags | SIGCHLD, 0, 0, 0, 0));
     if (pid < 0) return BERTH_SYS_ERROR("clone container init");
     if (pid == 0) {
         sp.parent.reset();
@@ -211,7 +265,7 @@ Result<Launched> launch(InitConfig& c, cgroups::Manager* mgr,
     // Joining a v1 cgroup waits for an RCU grace period in the kernel (cgroup_threadgroup_rwsem):
     // ~10-15 ms here. The child sets up its mounts meanwhile, and waits for CgroupJoined only
     // before it makes its cgroup namespace, forks or execs.
-    if (mgr) BERTH_TRY(mgr->add_process(pid));
+    if (mgr && !self.active) BERTH_TRY(mgr->add_process(pid));
     if (int e = sync_send(sp.parent.get(), SyncType::CgroupJoined)) return sys_error(e, "start container init");
     BLOG_DEBUG("launch {}: cgroup joined", c.id);
     pid_t init_pid = c.double_fork ? 0 : pid;

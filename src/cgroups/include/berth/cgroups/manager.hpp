@@ -74,6 +74,17 @@ struct Stats {
     uint64_t oom_kill_count = 0;
 };
 
+/// How a new, single-threaded child can put itself into the cgroup (see self_join_plan()).
+struct SelfJoin {
+    /// v1 `tasks` files: writing "0" moves the writing thread. The kernel takes its global
+    /// cgroup_threadgroup_rwsem only for whole-process or other-pid moves, and taking that lock
+    /// costs an RCU grace period (10-15 ms here) whenever it was idle.
+    std::vector<std::string> thread_files;
+    /// A v2 directory (pure v2, or the unified one of a hybrid host) to clone3() the child into
+    /// with CLONE_INTO_CGROUP, which needs no such lock either. Empty if none.
+    std::string clone_into;
+};
+
 /// Options that pick and place a container's cgroup.
 struct Options {
     std::string cgroups_path;  ///< linux.cgroupsPath; empty = relative "<id>" (runc's default)
@@ -100,6 +111,10 @@ public:
     [[nodiscard]] virtual Result<void> update(const oci::Resources& r) = 0;
     /// Moves a process (or, with threads=false, its whole thread group) into the cgroup.
     [[nodiscard]] virtual Result<void> add_process(pid_t pid) = 0;
+    /// Prepares a join by the child itself (after create(); initialises what a join needs,
+    /// e.g. cpuset.cpus/mems) and says how to do it. The caller must use it only for a
+    /// single-threaded child that keeps the creator's credentials; otherwise add_process().
+    [[nodiscard]] virtual Result<SelfJoin> self_join_plan() = 0;
     /// Freezer: freeze() returns once the cgroup is FROZEN.
     [[nodiscard]] virtual Result<void> freeze() = 0;
     [[nodiscard]] virtual Result<void> thaw() = 0;
