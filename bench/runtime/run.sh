@@ -2,6 +2,8 @@
 # bench/runtime: berth-runtime against crun and runc, side by side in one hyperfine run.
 #   - run:       `<rt> run --bundle B <id>` = create + start + wait + delete of /bin/true, one
 #                process (what the ARCHITECTURE.md target is about);
+#   - isolated:  the same `run` with a 50 ms pause before each (a single container start; see
+#                the comment at that step for why it differs);
 #   - lifecycle: `<rt> create`, `<rt> start`, `<rt> delete --force` as three processes, the way
 #                containerd's shim drives a runtime (delete --force because nobody reaps /bin/true
 #                for us between start and delete; it has normally exited by then).
@@ -151,7 +153,22 @@ style=()
 [[ -t 1 ]] || style=(--style basic)
 echo
 hyperfine -N "${style[@]}" --warmup "$warmup" --runs "$runs" \
-    --export-json "$tmp/hyperfine.json" --export-markdown "$tmp/hyperfine.md" "${cmds[@]}" </dev/null
+    --export-json "$tmp/hyperfine-burst.json" --export-markdown "$tmp/hyperfine.md" "${cmds[@]}" </dev/null
+
+# --- isolated starts: `run` again, with a pause before each. Back-to-back runs keep the kernel's
+# cgroup_threadgroup_rwsem in its slow mode, so a runtime that moves the container into its
+# cgroup from outside pays an RCU grace period (10-15 ms here) only when the lock went idle:
+# a single `docker run` does; a benchmark loop mostly doesn't. This group shows that case.
+iso=()
+for i in "${!ok_names[@]}"; do
+    n=${ok_names[$i]} b=${ok_bins[$i]}
+    iso+=(-n "$n isolated" "$b --root $state/state-$n run --bundle $tmp/true berth-test-bench-$n")
+done
+echo
+hyperfine -N "${style[@]}" --warmup 2 --runs "$runs" --prepare 'sleep 0.05' \
+    --export-json "$tmp/hyperfine-isolated.json" "${iso[@]}" </dev/null
+jq -s '{results: (.[0].results + .[1].results)}' "$tmp/hyperfine-burst.json" \
+    "$tmp/hyperfine-isolated.json" >"$tmp/hyperfine.json"
 
 # --- peak RSS: ru_maxrss of the runtime and the processes it waited for (runc's init, /bin/true),
 # i.e. the largest single process of the run, from GNU time; the highest of 10 runs.
@@ -181,7 +198,7 @@ jq -r '.results[] | [.command, .mean, .median, .stddev, .min] | @tsv' "$tmp/hype
     done
 echo
 echo "ratios of medians (< 1 means the first is faster):"
-groups=(run)
+groups=(run isolated)
 ((lifecycle)) && groups+=(lifecycle)
 ratio() {  # ratio <a> <b> <group>
     local a b

@@ -44,7 +44,7 @@ int main(int argc, char** argv) {
     CLI::App app{"berth-runtime: an OCI container runtime (runc compatible)", "berth-runtime"};
     app.require_subcommand(1);
     app.set_version_flag("-v,--version", std::string("berth-runtime version 0.1.0\nspec: ") + oci::kOciVersion);
-    bool debug = false, systemd = false, rootless_flag = false;
+    bool debug = false, systemd = false;
     std::string log_path, log_format = "text", criu, rootless;
     app.add_flag("--debug", debug, "enable debug logging");
     app.add_option("--log", log_path, "log file (default: stderr)");
@@ -53,7 +53,6 @@ int main(int argc, char** argv) {
     app.add_option("--criu", criu, "ignored (checkpoint/restore is not supported)");
     app.add_flag("--systemd-cgroup", systemd, "use systemd cgroups (not supported)");
     app.add_option("--rootless", rootless, "ignored; rootless mode is detected")->expected(0, 1);
-    (void)rootless_flag;
     app.parse_complete_callback([&] {
         log::init(log_path, log_format == "json" ? log::Format::Json : log::Format::Text,
                   debug ? log::Level::Debug : log::Level::Warn);
@@ -84,9 +83,6 @@ int main(int argc, char** argv) {
     } catch (const std::exception& e) {
         BLOG_ERROR("{}", e.what());
         return 1;
-    }
-    if (systemd && ctx.status == 0) {
-        // Reported after the fact only for verbs that would have used it.
     }
     return ctx.status;
 }

@@ -262,8 +262,9 @@ Result<Launched> launch(InitConfig& c, cgroups::Manager* mgr,
         BERTH_TRY_CTX(write_id_maps(pid, *c.spec), "container init");
     if (int e = sync_send(sp.parent.get(), SyncType::Go)) return sys_error(e, "start container init");
     BLOG_DEBUG("launch {}: cloned {}", c.id, pid);
-    // Joining a v1 cgroup waits for an RCU grace period in the kernel (cgroup_threadgroup_rwsem):
-    // ~10-15 ms here. The child sets up its mounts meanwhile, and waits for CgroupJoined only
+    // Usually the child joined its cgroups itself (see cgroups::SelfJoin). Otherwise moving it
+    // from here can wait for an RCU grace period in the kernel (cgroup_threadgroup_rwsem,
+    // 10-15 ms here): the child sets up its mounts meanwhile, and waits for CgroupJoined only
     // before it makes its cgroup namespace, forks or execs.
     if (mgr && !self.active) BERTH_TRY(mgr->add_process(pid));
     if (int e = sync_send(sp.parent.get(), SyncType::CgroupJoined)) return sys_error(e, "start container init");
