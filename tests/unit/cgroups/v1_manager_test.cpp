@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <set>
+
 #include "berth/cgroups/manager.hpp"
 #include "fake_cgroupfs.hpp"
 
@@ -146,6 +148,30 @@ TEST_F(V1Test, CpusetAncestorsAreInitialisedAndTheLeafBeforeJoining) {
     EXPECT_EQ(log.writes(),
               (std::vector<std::string>{root + "/a/b/c1/cpuset.cpus", root + "/a/b/c1/cpuset.mems",
                                         root + "/a/b/c1/cgroup.procs"}));
+}
+
+TEST_F(V1Test, SelfJoinPlanInitialisesCpusetAndListsEveryTasksFile) {
+    auto m = created();
+    std::string cpuset = m->paths().at("cpuset");
+    auto plan = m->self_join_plan();
+    ASSERT_TRUE(plan) << plan.error().what();
+    // The child can join cpuset only once cpus and mems are set.
+    EXPECT_EQ(FakeCgroupFs::read(cpuset + "/cpuset.cpus"), "0-1");
+    EXPECT_EQ(FakeCgroupFs::read(cpuset + "/cpuset.mems"), "0");
+    EXPECT_TRUE(plan->clone_into.empty()) << "no unified tree on a pure v1 host";
+    std::set<std::string> want;
+    for (const auto& [ctrl, dir] : m->paths()) want.insert(dir + "/tasks");
+    EXPECT_EQ(std::set<std::string>(plan->thread_files.begin(), plan->thread_files.end()), want);
+    EXPECT_EQ(plan->thread_files.size(), want.size()) << "co-mounted controllers appear once";
+}
+
+TEST_F(HybridTest, SelfJoinPlanClonesIntoTheUnifiedDirectory) {
+    auto m = created();
+    auto plan = m->self_join_plan();
+    ASSERT_TRUE(plan) << plan.error().what();
+    EXPECT_EQ(plan->clone_into, m->paths().at(""));
+    for (const auto& f : plan->thread_files)
+        EXPECT_NE(f.rfind(m->paths().at(""), 0), 0u) << "the unified directory is joined by clone3: " << f;
 }
 
 TEST_F(V1Test, CpusetFromSpecSkipsTheCopy) {

@@ -64,6 +64,14 @@ TEST_F(V2Test, CreateEnablesEveryControllerInTheParentsNotTheLeaf) {
     EXPECT_EQ(FakeCgroupFs::read(u + "/berth/c1/cgroup.subtree_control"), "");
 }
 
+TEST_F(V2Test, SelfJoinPlanIsCloneIntoTheDirectory) {
+    auto m = created();
+    auto plan = m->self_join_plan();
+    ASSERT_TRUE(plan) << plan.error().what();
+    EXPECT_EQ(plan->clone_into, m->paths().at(""));
+    EXPECT_TRUE(plan->thread_files.empty());
+}
+
 TEST_F(V2Test, CreateUnderAReadyParentOnlyReads) {
     std::string u = fs.layout().v2_mount;
     fs.make_existing(u + "/berth");
