@@ -9,6 +9,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/mount.h>
+#include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -123,6 +124,12 @@ struct Init {
 
     void credentials() noexcept {
         const oci::Process& p = *c.process;
+        if (c.spec && c.spec->linux && c.spec->linux->personality) {
+            // The spec's domains; validate() refused anything else.
+            unsigned long persona = c.spec->linux->personality->domain == "LINUX32" ? PER_LINUX32 : PER_LINUX;
+            must(::personality(persona) != -1, "set personality %s",
+                 c.spec->linux->personality->domain.c_str());
+        }
         if (p.oom_score_adj) {
             int fd = ::open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
             must(fd >= 0, "open /proc/self/oom_score_adj");

@@ -27,6 +27,15 @@ std::set<std::string> csv_set(const std::string& s) {
     return out;
 }
 
+TEST_F(ProcessTest, Linux32Personality) {
+    BERTH_SKIP_ON_RUNC("runc 1.1 ignores linux.personality");
+    spec_["linux"]["personality"] = {{"domain", "LINUX32"}};
+    spec_["process"]["args"] = {"uname", "-m"};
+    auto r = run_container(new_id(), {});
+    ASSERT_TRUE(r.ok()) << r.describe();
+    EXPECT_EQ(r.out, "i686\n") << "a 32-bit personality reports a 32-bit machine";
+}
+
 TEST_F(ProcessTest, DefaultCapabilitiesOfRuncSpec) {
     auto kv = probe_kv({"caps"});
     std::string want = cap_mask_hex({"CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"});
