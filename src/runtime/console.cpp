@@ -13,7 +13,7 @@
 
 namespace berth::runtime {
 
-Result<UniqueFd> connect_console_socket(const std::string& path) {
+Result<UniqueFd> connect_unix_socket(const std::string& path) {
     UniqueFd s(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
     if (!s) return BERTH_SYS_ERROR("socket");
     struct sockaddr_un addr {};

@@ -8,8 +8,8 @@
 
 namespace berth::runtime {
 
-/// Parent side: connects to the unix socket at `path`.
-[[nodiscard]] Result<UniqueFd> connect_console_socket(const std::string& path);
+/// Connects to the unix stream socket at `path` (--console-socket, seccomp listenerPath).
+[[nodiscard]] Result<UniqueFd> connect_unix_socket(const std::string& path);
 
 /// Child side, after pivot_root: opens /dev/ptmx, sends the master on `socket_fd`, makes the
 /// slave stdin/stdout/stderr and the controlling terminal, and bind-mounts it on /dev/console

@@ -157,7 +157,7 @@ Result<Created> create_container(const Globals& g, const CreateOptions& o, bool 
             cr.terminal = std::move(ch.ours);
             console = std::move(ch.theirs);
         } else {
-            console = BERTH_TRY(connect_console_socket(o.console_socket));
+            console = BERTH_TRY(connect_unix_socket(o.console_socket));
         }
         c.console_fd = console.get();
     }

@@ -171,6 +171,11 @@ struct Init {
     void load_filter() noexcept {
         int notify = -1;
         check_step(load_seccomp(c.seccomp, &notify), "load seccomp filter");
+        if (notify < 0) return;
+        // SCMP_ACT_NOTIFY: the parent hands the listener fd to linux.seccomp.listenerPath.
+        check_step(sync_send_fd(c.sync_fd, SyncType::SeccompFd, notify), "send seccomp listener fd");
+        ::close(notify);
+        wait_for(SyncType::SeccompDone, "seccomp listener");
     }
 
     // exec.LookPath semantics: a name with '/' is used as is; otherwise PATH from the process
@@ -320,6 +325,9 @@ struct Init {
         }
         credentials();
         std::string exe = find_executable();
+        // With no_new_privs the filter goes in as late as we can while the parent still
+        // listens (it may have to pass a listener fd on): before Ready, as runc does.
+        if (c.has_seccomp && c.process->no_new_privileges) load_filter();
         // Only stdio and the preserved fds reach the process; ours are O_CLOEXEC already.
         ::syscall(SYS_close_range, 3 + c.preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC);
         // From here on the process outlives the runtime (create, run -d, exec -d).
@@ -338,7 +346,6 @@ struct Init {
         }
         if (!c.is_exec && c.spec && c.spec->hooks)
             run_child_hooks(c.spec->hooks->start_container, "startContainer", "running", host_pid);
-        if (c.has_seccomp && c.process->no_new_privileges) load_filter();
         std::vector<char*> argv, envp;
         for (const auto& a : c.process->args) argv.push_back(const_cast<char*>(a.c_str()));
         argv.push_back(nullptr);

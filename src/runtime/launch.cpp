@@ -18,7 +18,11 @@
 
 #include "berth/common/fs.hpp"
 #include "berth/common/log.hpp"
+#include "berth/oci/spec_json.hpp"
+#include "console.hpp"
 #include "sync.hpp"
+
+#include <nlohmann/json.hpp>
 
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x00000080
@@ -202,6 +206,33 @@ struct SelfJoinFds {
     UniqueFd cgroup_dir;  // for clone3(CLONE_INTO_CGROUP)
 };
 
+// runtime-spec "Seccomp": the container process state and the listener fd go to listenerPath
+// in one message (the fd in SCM_RIGHTS, named by "fds").
+Result<void> send_to_seccomp_listener(const InitConfig& c, pid_t pid, int notify_fd) {
+    if (notify_fd < 0) return make_error(Errc::Internal, "seccomp listener: no fd from container init");
+    const oci::Seccomp& sc = *c.spec->linux->seccomp;
+    if (sc.listener_path.empty())
+        return make_error(Errc::InvalidArgument,
+                          "linux.seccomp.listenerPath: required by an SCMP_ACT_NOTIFY rule");
+    oci::State st;
+    st.id = c.id;
+    st.status = "creating";
+    st.pid = pid;
+    st.bundle = c.bundle;
+    st.annotations = c.spec->annotations;
+    nlohmann::ordered_json j;
+    j["ociVersion"] = oci::kOciVersion;
+    j["fds"] = {"seccompFd"};
+    j["pid"] = pid;
+    j["metadata"] = sc.listener_metadata;
+    j["state"] = nlohmann::ordered_json::parse(oci::to_json(st));
+    UniqueFd sock = BERTH_TRY_CTX(connect_unix_socket(sc.listener_path), "seccomp listener");
+    std::string text = j.dump();
+    if (int e = send_fd(sock.get(), notify_fd, text.c_str()))
+        return sys_error(e, "send seccomp fd to {}", sc.listener_path);
+    return {};
+}
+
 bool self_join_disabled() {
     const char* v = std::getenv("BERTH_TEST_DISABLE");
     return v && std::strstr(v, "selfjoin") != nullptr;
@@ -273,11 +304,19 @@ Result<Launched> launch(InitConfig& c, cgroups::Manager* mgr,
     // In the double-fork path the grandchild may speak (Hooks, Ready) before its parent's Pid
     // message arrives on the shared socket: hold such a message until the pid is known.
     std::optional<SyncMsg> held;
+    UniqueFd passed, held_fd;
     for (;;) {
-        Result<SyncMsg> m = (held && init_pid) ? Result<SyncMsg>(*std::exchange(held, std::nullopt))
-                                               : sync_recv(sp.parent.get());
-        if (m && init_pid == 0 && (m->type == SyncType::Hooks || m->type == SyncType::Ready)) {
+        Result<SyncMsg> m = SyncMsg{};
+        if (held && init_pid) {
+            m = *std::exchange(held, std::nullopt);
+            passed = std::move(held_fd);
+        } else {
+            m = sync_recv(sp.parent.get(), &passed);
+        }
+        if (m && init_pid == 0 &&
+            (m->type == SyncType::Hooks || m->type == SyncType::Ready || m->type == SyncType::SeccompFd)) {
             held = *m;
+            held_fd = std::move(passed);
             continue;
         }
         if (!m) {
@@ -297,6 +336,11 @@ Result<Launched> launch(InitConfig& c, cgroups::Manager* mgr,
                 init_pid = m->value;
                 init = ChildProcess(init_pid);
                 BERTH_TRY(first.wait());
+                break;
+            case SyncType::SeccompFd:
+                BERTH_TRY(send_to_seccomp_listener(c, init_pid, passed.get()));
+                passed.reset();
+                if (int e = sync_send(sp.parent.get(), SyncType::SeccompDone)) return sys_error(e, "sync");
                 break;
             case SyncType::Hooks:
                 if (on_hooks) BERTH_TRY(on_hooks(init_pid));

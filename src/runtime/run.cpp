@@ -78,7 +78,7 @@ Result<int> exec(const Globals& g, const ExecOptions& o) {
     UniqueFd console;
     if (terminal) {
         if (!o.console_socket.empty()) {
-            console = BERTH_TRY(connect_console_socket(o.console_socket));
+            console = BERTH_TRY(connect_unix_socket(o.console_socket));
             c.console_fd = console.get();
         } else if (o.detach) {
             return make_error(Errc::InvalidArgument,

@@ -14,6 +14,33 @@ Result<SyncPair> make_sync_pair() {
     return SyncPair{UniqueFd(sv[0]), UniqueFd(sv[1])};
 }
 
+namespace {
+
+int send_msg(int fd, const SyncMsg& m, int passed_fd) noexcept {
+    struct iovec iov {const_cast<SyncMsg*>(&m), sizeof m};
+    struct msghdr msg {};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    char cbuf[CMSG_SPACE(sizeof(int))] = {};
+    if (passed_fd >= 0) {
+        msg.msg_control = cbuf;
+        msg.msg_controllen = sizeof cbuf;
+        struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int));
+        std::memcpy(CMSG_DATA(c), &passed_fd, sizeof(int));
+    }
+    for (;;) {
+        ssize_t r = ::sendmsg(fd, &msg, MSG_NOSIGNAL);
+        if (r == static_cast<ssize_t>(sizeof m)) return 0;
+        if (r < 0 && errno == EINTR) continue;
+        return r < 0 ? errno : EIO;
+    }
+}
+
+}  // namespace
+
 int sync_send(int fd, SyncType type, int32_t value, const char* step) noexcept {
     SyncMsg m;
     m.type = type;
@@ -23,12 +50,13 @@ int sync_send(int fd, SyncType type, int32_t value, const char* step) noexcept {
         std::memcpy(m.step, step, n);
         m.step[n] = '\0';
     }
-    for (;;) {
-        ssize_t r = ::send(fd, &m, sizeof m, MSG_NOSIGNAL);
-        if (r == static_cast<ssize_t>(sizeof m)) return 0;
-        if (r < 0 && errno == EINTR) continue;
-        return r < 0 ? errno : EIO;
-    }
+    return send_msg(fd, m, -1);
+}
+
+int sync_send_fd(int fd, SyncType type, int passed_fd) noexcept {
+    SyncMsg m;
+    m.type = type;
+    return send_msg(fd, m, passed_fd);
 }
 
 int sync_wait(int fd, SyncType type, int32_t* value) noexcept {
@@ -44,18 +72,30 @@ int sync_wait(int fd, SyncType type, int32_t* value) noexcept {
     }
 }
 
-Result<SyncMsg> sync_recv(int fd) {
+Result<SyncMsg> sync_recv(int fd, UniqueFd* received) {
     SyncMsg m;
-    for (;;) {
-        ssize_t r = ::recv(fd, &m, sizeof m, 0);
-        if (r < 0 && errno == EINTR) continue;
-        if (r < 0) return BERTH_SYS_ERROR("read from container init");
-        if (r == 0) return make_error(Errc::Unavailable, "container init exited during setup");
-        if (r != static_cast<ssize_t>(sizeof m))
-            return make_error(Errc::Internal, "short message from container init");
-        m.step[sizeof m.step - 1] = '\0';
-        return m;
+    struct iovec iov {&m, sizeof m};
+    char cbuf[CMSG_SPACE(sizeof(int))] = {};
+    struct msghdr msg {};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = cbuf;
+    msg.msg_controllen = sizeof cbuf;
+    ssize_t r;
+    do r = ::recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
+    while (r < 0 && errno == EINTR);
+    if (r < 0) return BERTH_SYS_ERROR("read from container init");
+    if (r == 0) return make_error(Errc::Unavailable, "container init exited during setup");
+    for (struct cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+        int passed;
+        std::memcpy(&passed, CMSG_DATA(c), sizeof(int));
+        if (received) received->reset(passed);
+        else ::close(passed);
     }
+    if (r != static_cast<ssize_t>(sizeof m)) return make_error(Errc::Internal, "short message from container init");
+    m.step[sizeof m.step - 1] = '\0';
+    return m;
 }
 
 Error sync_error(const SyncMsg& m) {

@@ -19,6 +19,8 @@ enum class SyncType : uint32_t {
     Pid,             ///< child -> parent: the pid of the real init (double-fork path)
     Hooks,           ///< child -> parent: run prestart and createRuntime hooks now
     HooksDone,       ///< parent -> child
+    SeccompFd,       ///< child -> parent: a seccomp listener fd (SCM_RIGHTS) for listenerPath
+    SeccompDone,     ///< parent -> child: the listener has it
     Ready,           ///< child -> parent: set up; waiting for start (or about to exec)
     Error,           ///< child -> parent: setup failed at `step` with `err`
 };
@@ -39,13 +41,16 @@ struct SyncPair {
 
 /// Child side: send a message; returns 0 or errno. No allocation.
 int sync_send(int fd, SyncType type, int32_t value = 0, const char* step = nullptr) noexcept;
+/// Child side: send a message with a descriptor attached (SCM_RIGHTS).
+int sync_send_fd(int fd, SyncType type, int passed_fd) noexcept;
 /// Child side: wait for a message of `type`; returns 0, or errno (EPIPE if the parent is gone,
 /// EPROTO for an unexpected message).
 int sync_wait(int fd, SyncType type, int32_t* value = nullptr) noexcept;
 
 /// Parent side: receive one message. A closed socket (child died) is reported as
 /// Unavailable "container init exited during setup".
-[[nodiscard]] Result<SyncMsg> sync_recv(int fd);
+/// A descriptor attached to the message (SeccompFd) is stored in `received` if given, else closed.
+[[nodiscard]] Result<SyncMsg> sync_recv(int fd, UniqueFd* received = nullptr);
 
 /// Turns an Error message into an Error: "<step>: <strerror(errno)>".
 [[nodiscard]] Error sync_error(const SyncMsg& m);

@@ -1,8 +1,17 @@
 // The container process as the probe sees it from inside: capabilities, user and groups, umask,
 // cwd, environment, rlimits, no_new_privs, oom_score_adj and seccomp.
 
+#include <linux/seccomp.h>
+#include <poll.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstring>
 #include <set>
+#include <thread>
 
 #include "runtime_fixture.hpp"
 
@@ -224,6 +233,73 @@ TEST_F(ProcessTest, SeccompErrnoDefaultsToEperm) {
     EXPECT_EQ(kv["mkdirat"], "EPERM");
     EXPECT_EQ(kv["getcwd"], "0");
     EXPECT_EQ(kv["getpid"], "0");
+}
+
+TEST_F(ProcessTest, SeccompNotifyFdGoesToTheListener) {
+    // runtime-spec "seccomp listener": the runtime connects to listenerPath and sends the
+    // container process state with the listener fd; a supervisor answers the syscalls.
+    std::string path = tmp_ + "/seccomp.sock";
+    int lfd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ASSERT_GE(lfd, 0);
+    struct sockaddr_un addr {};
+    addr.sun_family = AF_UNIX;
+    ASSERT_LT(path.size(), sizeof addr.sun_path);
+    std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+    ASSERT_EQ(::bind(lfd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    ASSERT_EQ(::listen(lfd, 1), 0);
+    std::string payload;
+    bool answered = false;
+    std::thread supervisor([&] {
+        struct pollfd p {lfd, POLLIN, 0};
+        if (::poll(&p, 1, 20000) != 1) return;
+        int conn = ::accept4(lfd, nullptr, nullptr, SOCK_CLOEXEC);
+        if (conn < 0) return;
+        char buf[65536];
+        char cbuf[CMSG_SPACE(sizeof(int))] = {};
+        struct iovec iov {buf, sizeof buf};
+        struct msghdr msg {};
+        msg.msg_iov = &iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = cbuf;
+        msg.msg_controllen = sizeof cbuf;
+        ssize_t n = ::recvmsg(conn, &msg, MSG_CMSG_CLOEXEC);
+        ::close(conn);
+        if (n <= 0) return;
+        payload.assign(buf, static_cast<size_t>(n));
+        struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
+        if (!c || c->cmsg_type != SCM_RIGHTS) return;
+        int nfd;
+        std::memcpy(&nfd, CMSG_DATA(c), sizeof nfd);
+        struct pollfd np {nfd, POLLIN, 0};
+        if (::poll(&np, 1, 20000) == 1) {
+            struct seccomp_notif req {};
+            if (::ioctl(nfd, SECCOMP_IOCTL_NOTIF_RECV, &req) == 0) {
+                struct seccomp_notif_resp resp {};
+                resp.id = req.id;
+                resp.error = -EACCES;  // the supervisor's answer to mkdir
+                answered = ::ioctl(nfd, SECCOMP_IOCTL_NOTIF_SEND, &resp) == 0;
+            }
+        }
+        ::close(nfd);
+    });
+    spec_["linux"]["seccomp"] =
+        seccomp_allow_by_default({{{"names", {"mkdir"}}, {"action", "SCMP_ACT_NOTIFY"}}});
+    spec_["linux"]["seccomp"]["listenerPath"] = path;
+    spec_["linux"]["seccomp"]["listenerMetadata"] = "berth-test";
+    spec_["root"]["readonly"] = false;
+    auto kv = probe_kv({"syscall-errno", "mkdir", "getpid"});
+    supervisor.join();
+    ::close(lfd);
+    EXPECT_TRUE(answered) << "no notification reached the supervisor";
+    EXPECT_EQ(kv["mkdir"], "EACCES");
+    EXPECT_EQ(kv["getpid"], "0");
+    auto j = json::parse(payload, nullptr, false);
+    ASSERT_TRUE(j.is_object()) << payload;
+    EXPECT_EQ(j.value("fds", json::array()), json::array({"seccompFd"})) << payload;
+    EXPECT_EQ(j.value("metadata", ""), "berth-test") << payload;
+    EXPECT_GT(j.value("pid", 0), 0) << payload;
+    ASSERT_TRUE(j.contains("state")) << payload;
+    EXPECT_FALSE(j["state"].value("id", "").empty()) << payload;
 }
 
 TEST_F(ProcessTest, SeccompErrnoRet) {
