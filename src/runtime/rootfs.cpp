@@ -2,6 +2,7 @@
 // bound onto itself, the spec's mounts and devices placed with every path resolved inside it,
 // then pivot_root and the masked and read-only paths.
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -10,6 +11,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <climits>
 #include <cstdio>
 #include <cstring>
 
@@ -145,21 +147,108 @@ int do_cgroup(int rootfd, const InitConfig& c, const MountOp& m, char* step, siz
     return 0;
 }
 
+// Copies a directory's entries (files, directories, symlinks, fifos and devices, with modes
+// and owners) from one directory fd to another: "tmpcopyup".
+int copy_tree(int from, int to) noexcept {
+    int dup_from = ::openat(from, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dup_from < 0) return errno;
+    DIR* d = ::fdopendir(dup_from);
+    if (!d) {
+        ::close(dup_from);
+        return errno;
+    }
+    int err = 0;
+    while (struct dirent* e = ::readdir(d)) {
+        const char* n = e->d_name;
+        if (!std::strcmp(n, ".") || !std::strcmp(n, "..")) continue;
+        struct stat st {};
+        if (::fstatat(from, n, &st, AT_SYMLINK_NOFOLLOW) < 0) { err = errno; break; }
+        mode_t perm = st.st_mode & 07777;
+        if (S_ISDIR(st.st_mode)) {
+            if (::mkdirat(to, n, perm) < 0 && errno != EEXIST) { err = errno; break; }
+            int sf = ::openat(from, n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            int df = ::openat(to, n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            err = (sf < 0 || df < 0) ? errno : copy_tree(sf, df);
+            if (sf >= 0) ::close(sf);
+            if (df >= 0) ::close(df);
+            if (err) break;
+        } else if (S_ISREG(st.st_mode)) {
+            int sf = ::openat(from, n, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+            int df = sf < 0 ? -1 : ::openat(to, n, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, perm);
+            if (sf < 0 || df < 0) err = errno;
+            bool plain = false;  // copy_file_range can't cross filesystems on every kernel
+            for (off_t left = st.st_size; !err && left > 0;) {
+                ssize_t k = -1;
+                if (!plain) {
+                    k = ::copy_file_range(sf, nullptr, df, nullptr, static_cast<size_t>(left), 0);
+                    if (k < 0 && (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP)) {
+                        plain = true;
+                        continue;
+                    }
+                } else {
+                    char buf[65536];
+                    k = ::read(sf, buf, sizeof buf);
+                    if (k > 0 && ::write(df, buf, static_cast<size_t>(k)) != k) k = -1;
+                }
+                if (k <= 0) err = k < 0 ? errno : EIO;
+                else left -= k;
+            }
+            if (sf >= 0) ::close(sf);
+            if (df >= 0) ::close(df);
+            if (err) break;
+        } else if (S_ISLNK(st.st_mode)) {
+            char target[PATH_MAX];
+            ssize_t k = ::readlinkat(from, n, target, sizeof target - 1);
+            if (k < 0) { err = errno; break; }
+            target[k] = '\0';
+            if (::symlinkat(target, to, n) < 0) { err = errno; break; }
+        } else if (::mknodat(to, n, st.st_mode, st.st_rdev) < 0) {
+            err = errno;
+            break;
+        }
+        if (::fchownat(to, n, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) < 0 ||
+            (!S_ISLNK(st.st_mode) && ::fchmodat(to, n, perm, 0) < 0)) {
+            err = errno;
+            break;
+        }
+    }
+    ::closedir(d);
+    return err;
+}
+
 int do_mount(int rootfd, const InitConfig& c, const MountOp& m, char* step, size_t len) noexcept {
     if (m.bind) return do_bind(rootfd, m, step, len);
     if (m.is_cgroup) return do_cgroup(rootfd, c, m, step, len);
     auto target = mkdir_all_in_root(rootfd, m.destination);
     if (!target) return fail(step, len, target.error().sys_errno, "create mount point %s: %s", m.destination.c_str(), target.error().what().c_str());
+    // tmpcopyup: this fd keeps reaching the image's directory once the tmpfs covers it.
+    UniqueFd image_dir;
+    if (m.tmpcopyup) {
+        image_dir.reset(::openat(target->get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        if (!image_dir) return fail(step, len, errno, "open %s for tmpcopyup", m.destination.c_str());
+    }
     char tp[32];
     const char* src = m.source.empty() ? m.fstype.c_str() : m.source.c_str();
     const char* data = m.data.empty() ? nullptr : m.data.c_str();
-    if (::mount(src, fd_path(target->get(), tp), m.fstype.c_str(), m.flags & ~MS_REC, data) < 0) {
+    // With tmpcopyup a read-only tmpfs is filled first and made read-only after.
+    unsigned long mflags = m.flags & ~static_cast<unsigned long>(MS_REC);
+    if (image_dir) mflags &= ~static_cast<unsigned long>(MS_RDONLY);
+    if (::mount(src, fd_path(target->get(), tp), m.fstype.c_str(), mflags, data) < 0) {
         // sysfs cannot be mounted in a user namespace without its own network namespace:
         // bind the host's instead, as runc does.
         if (errno == EPERM && m.fstype == "sysfs" &&
             ::mount("/sys", tp, nullptr, MS_BIND | MS_REC, nullptr) == 0)
             return 0;
         return fail(step, len, errno, "mount %s on %s", m.fstype.c_str(), m.destination.c_str());
+    }
+    if (image_dir) {
+        auto mounted = open_in_root(rootfd, m.destination, O_RDONLY | O_DIRECTORY);
+        if (!mounted) return fail(step, len, mounted.error().sys_errno, "reopen %s", m.destination.c_str());
+        if (int err = copy_tree(image_dir.get(), mounted->get()))
+            return fail(step, len, err, "tmpcopyup into %s", m.destination.c_str());
+        if ((m.flags & MS_RDONLY) &&
+            ::mount(nullptr, fd_path(mounted->get(), tp), nullptr, (m.flags & ~MS_REC) | MS_REMOUNT, data) < 0)
+            return fail(step, len, errno, "remount %s read-only", m.destination.c_str());
     }
     if (m.propagation || m.rec_attr_set || m.rec_attr_clr) {
         UniqueFd mnt;

@@ -5,6 +5,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <filesystem>
+
 #include "runtime_fixture.hpp"
 
 namespace berth::test {
@@ -189,6 +191,22 @@ TEST_F(MountTest, TmpfsWithOptionsAndANewMountPoint) {
     // kernel.
     auto w = probe_kv({"write", "/mnt/tmp/f", "x"});
     EXPECT_EQ(w["write"], "ok") << parse_result_.describe();
+}
+
+TEST_F(MountTest, TmpcopyupKeepsTheImagesFilesInTheTmpfs) {
+    make_rootfs_dir("/data/sub");
+    ASSERT_TRUE(write_text(rootfs_ + "/data/sub/file", "from-image\n"));
+    spec_["root"]["readonly"] = false;
+    spec_["mounts"].push_back({{"destination", "/data"},
+                               {"type", "tmpfs"},
+                               {"source", "tmpfs"},
+                               {"options", {"tmpcopyup", "nosuid", "size=64k"}}});
+    auto r = run_probe({"seq", "read", "/data/sub/file", "--", "write", "/data/new", "x"});
+    ASSERT_TRUE(r.ok()) << r.describe();
+    EXPECT_TRUE(contains(r.out, "from-image")) << r.out;
+    EXPECT_EQ(parse_kv(r.out)["write"], "ok") << r.out;
+    // The write went to the tmpfs, not into the image.
+    EXPECT_FALSE(std::filesystem::exists(rootfs_ + "/data/new"));
 }
 
 TEST_F(MountTest, ReadonlyTmpfs) {
