@@ -238,11 +238,13 @@ bool self_join_disabled() {
     return v && std::strstr(v, "selfjoin") != nullptr;
 }
 
-// Only a child that keeps our credentials can write the host's cgroup files, and only the
-// process we clone here is single-threaded and ours (not in the double-fork path).
+// Only a child that keeps our credentials can write the host's cgroup files. The child writes
+// first thing after clone, before any setns or unshare: so a user namespace only gets in the way
+// when clone itself creates it (the fast path). In the double-fork path the intermediate child
+// joins and its CLONE_PARENT'd child inherits the cgroups.
 SelfJoinFds open_self_join(const InitConfig& c, cgroups::Manager& mgr) {
     SelfJoinFds s;
-    if (c.new_user_ns || c.double_fork || self_join_disabled()) return s;
+    if ((c.new_user_ns && !c.double_fork) || self_join_disabled()) return s;
     auto plan = mgr.self_join_plan();
     if (!plan) return s;
     for (const auto& f : plan->thread_files) {

@@ -113,7 +113,8 @@ public:
     [[nodiscard]] virtual Result<void> add_process(pid_t pid) = 0;
     /// Prepares a join by the child itself (after create(); initialises what a join needs,
     /// e.g. cpuset.cpus/mems) and says how to do it. The caller must use it only for a
-    /// single-threaded child that keeps the creator's credentials; otherwise add_process().
+    /// single-threaded child that still has the creator's credentials when it writes the
+    /// thread files; otherwise add_process().
     [[nodiscard]] virtual Result<SelfJoin> self_join_plan() = 0;
     /// Freezer: freeze() returns once the cgroup is FROZEN.
     [[nodiscard]] virtual Result<void> freeze() = 0;
