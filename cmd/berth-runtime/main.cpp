@@ -52,7 +52,7 @@ int main(int argc, char** argv) {
     app.add_option("--root", ctx.globals.root, "root directory for container state");
     app.add_option("--criu", criu, "ignored (checkpoint/restore is not supported)");
     app.add_flag("--systemd-cgroup", systemd, "use systemd cgroups (not supported)");
-    app.add_option("--rootless", rootless, "ignored; rootless mode is detected")->expected(0, 1);
+    app.add_option("--rootless", rootless, "accepted for runc compatibility and ignored")->expected(0, 1);
     app.parse_complete_callback([&] {
         log::init(log_path, log_format == "json" ? log::Format::Json : log::Format::Text,
                   debug ? log::Level::Debug : log::Level::Warn);
