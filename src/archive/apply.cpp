@@ -459,16 +459,22 @@ Result<void> Applier::finish_dirs() {
     // Children before parents, so setting a child's times does not touch a finished parent.
     for (auto it = dirs_.rbegin(); it != dirs_.rend(); ++it) {
         auto [dir, base] = split_parent(it->path);
-        UniqueFd parent =
-            BERTH_TRY_CTX(open_in_root(root_, dir.empty() ? "." : dir, O_PATH | O_DIRECTORY),
-                          "finish directory '{}'", it->path);
+        // A later entry may have replaced or removed the directory (or a parent): skip it.
+        auto parent = open_in_root(root_, dir.empty() ? "." : dir, O_PATH | O_DIRECTORY);
+        if (!parent) {
+            int err = parent.error().sys_errno;
+            if (err == ENOENT || err == ENOTDIR) continue;
+            return Unexpected(std::move(parent).error().wrap("finish directory '{}'", it->path));
+        }
         struct stat st {};
-        if (::fstatat(parent.get(), base.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0)
+        if (::fstatat(parent->get(), base.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0) {
+            if (errno == ENOENT) continue;
             return BERTH_SYS_ERROR("finish directory '{}'", it->path);
-        if (!S_ISDIR(st.st_mode)) continue;  // replaced by a later entry
-        if (::fchmodat(parent.get(), base.c_str(), it->mode, 0) < 0)
+        }
+        if (!S_ISDIR(st.st_mode)) continue;
+        if (::fchmodat(parent->get(), base.c_str(), it->mode, 0) < 0)
             return BERTH_SYS_ERROR("chmod directory '{}'", it->path);
-        if (::utimensat(parent.get(), base.c_str(), it->times, AT_SYMLINK_NOFOLLOW) < 0)
+        if (::utimensat(parent->get(), base.c_str(), it->times, AT_SYMLINK_NOFOLLOW) < 0)
             return BERTH_SYS_ERROR("set times of directory '{}'", it->path);
     }
     return {};

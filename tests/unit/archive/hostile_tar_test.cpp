@@ -199,6 +199,19 @@ TEST_P(HostileTar, PreexistingSymlinksInTarget) {
     EXPECT_FALSE(path_exists(target() + "/new1"));
     EXPECT_FALSE(path_exists(target() + "/newdir"));
     EXPECT_EQ(*read_file(target() + "/keep"), "lower");
+
+    // Flattening (Remove mode): whiteouts and opaque markers below an escaping symlink of a
+    // lower layer are resolved inside the root too, so the sentinel survives.
+    ASSERT_EQ(::symlink("/", (target() + "/up").c_str()), 0);
+    UniqueFd fd(memfd_with(make_tar({file("esc/.wh.secret", ""), file("esc/.wh..wh..opq", ""),
+                                     file("up/.wh.keep", "")})));
+    ApplyOptions o;
+    o.whiteouts = WhiteoutMode::Remove;
+    o.preserve_ownership = is_root();
+    auto r2 = apply_layer(fd.get(), target(), o);
+    ASSERT_TRUE(r2) << r2.error().what();
+    expect_nothing_outside();
+    EXPECT_FALSE(path_exists(target() + "/keep")) << "up/ resolves to the target's root";
 }
 
 TEST_P(HostileTar, GarbageAndTruncatedInput) {

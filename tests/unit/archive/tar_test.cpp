@@ -116,6 +116,18 @@ TEST(ApplyLayer, ReplacesExistingEntries) {
     EXPECT_EQ(st.st_mode & 07777, 0700u) << "an existing directory takes the entry's metadata";
 }
 
+TEST(ApplyLayer, DirectoryRemovedByALaterEntry) {
+    TempDir t;
+    ApplyOptions o = user_opts();
+    o.whiteouts = WhiteoutMode::Remove;
+    auto r = apply_bytes(make_tar({dir("a"), dir("a/b"), file("a/b/f"), file("a/.wh.b"), dir("c"),
+                                   file("c", "now a file")}),
+                         t.sub("root"), o);
+    ASSERT_TRUE(r) << r.error().what();
+    EXPECT_FALSE(path_exists(t.sub("root/a/b")));
+    EXPECT_EQ(*read_file(t.sub("root/c")), "now a file");
+}
+
 TEST(ApplyLayer, LongNamesPaxAndGnu) {
     std::string longdir;
     for (int i = 0; i < 12; ++i) longdir += "component-" + std::to_string(i) + "-abcdefghijklm/";
