@@ -1,0 +1,562 @@
+#include "berth/store/layer_store.hpp"
+
+#include <archive.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <ctime>
+#include <map>
+#include <memory>
+#include <set>
+#include <thread>
+#include <utility>
+
+#include <nlohmann/json.hpp>
+
+#include "berth/common/fs.hpp"
+#include "berth/common/scope_exit.hpp"
+#include "berth/common/unique_fd.hpp"
+
+namespace berth::store {
+namespace {
+
+constexpr std::string_view kTmpPrefix = "tmp-";
+constexpr std::string_view kLockName = ".lock";
+// The kernel copies at most one page of mount data, NUL included (fs/namespace.c).
+constexpr size_t kMountDataMax = 4096 - 1;
+
+Result<void> fsync_dir(const std::string& dir) {
+    UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!fd) return BERTH_SYS_ERROR("open directory {}", dir);
+    if (::fsync(fd.get()) < 0) return BERTH_SYS_ERROR("fsync directory {}", dir);
+    return {};
+}
+
+Result<std::string> random_name() {
+    unsigned char b[12];
+    size_t got = 0;
+    while (got < sizeof b) {
+        ssize_t n = ::getrandom(b + got, sizeof b - got, 0);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return BERTH_SYS_ERROR("getrandom for a layer tmp name");
+        }
+        got += static_cast<size_t>(n);
+    }
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string s;
+    for (unsigned char c : b) {
+        s.push_back(kHex[c >> 4]);
+        s.push_back(kHex[c & 0xf]);
+    }
+    return s;
+}
+
+Result<std::vector<std::string>> list_dir(const std::string& dir) {
+    DIR* d = ::opendir(dir.c_str());
+    if (!d) return BERTH_SYS_ERROR("open directory {}", dir);
+    std::vector<std::string> names;
+    errno = 0;
+    while (struct dirent* e = ::readdir(d)) {
+        std::string_view n = e->d_name;
+        if (n != "." && n != "..") names.emplace_back(n);
+    }
+    int err = errno;
+    ::closedir(d);
+    if (err) return sys_error(err, "read directory {}", dir);
+    std::sort(names.begin(), names.end());
+    return names;
+}
+
+bool is_hex64(std::string_view s) {
+    return s.size() == Digest::kSha256HexLen && std::all_of(s.begin(), s.end(), [](char c) {
+               return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+           });
+}
+
+// An flock held for the lifetime of the object.
+class FileLock {
+public:
+    static Result<FileLock> exclusive(const std::string& path) {
+        UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+        if (!fd) return BERTH_SYS_ERROR("open lock file {}", path);
+        while (::flock(fd.get(), LOCK_EX) < 0) {
+            if (errno != EINTR) return BERTH_SYS_ERROR("flock {}", path);
+        }
+        return FileLock(std::move(fd));
+    }
+
+private:
+    explicit FileLock(UniqueFd fd) : fd_(std::move(fd)) {}
+    UniqueFd fd_;
+};
+
+// Sum of the sizes of every non-directory entry below `dir`, hard links counted once, symlinks
+// not followed.
+Result<uint64_t> tree_size(const std::string& dir) {
+    uint64_t total = 0;
+    std::set<std::pair<dev_t, ino_t>> seen;
+    std::vector<std::string> todo{dir};
+    while (!todo.empty()) {
+        std::string cur = std::move(todo.back());
+        todo.pop_back();
+        auto names = BERTH_TRY(list_dir(cur));
+        for (const auto& n : names) {
+            std::string p = path_join(cur, n);
+            struct stat st;
+            if (::lstat(p.c_str(), &st) < 0) return BERTH_SYS_ERROR("lstat {}", p);
+            if (S_ISDIR(st.st_mode)) {
+                todo.push_back(std::move(p));
+                continue;
+            }
+            if (st.st_nlink > 1 && !seen.insert({st.st_dev, st.st_ino}).second) continue;
+            total += static_cast<uint64_t>(st.st_size);
+        }
+    }
+    return total;
+}
+
+std::string meta_json(const LayerInfo& info) {
+    nlohmann::json j;
+    j["chain_id"] = info.chain_id.string();
+    j["diff_id"] = info.diff_id.string();
+    j["parent"] = info.parent ? nlohmann::json(info.parent->string()) : nlohmann::json(nullptr);
+    j["size"] = info.size;
+    j["created"] = static_cast<int64_t>(info.created);
+    return j.dump(2) + "\n";
+}
+
+Result<LayerInfo> parse_meta(const std::string& text) {
+    try {
+        auto j = nlohmann::json::parse(text);
+        auto chain = BERTH_TRY(Digest::parse(j.at("chain_id").get<std::string>()));
+        auto diff = BERTH_TRY(Digest::parse(j.at("diff_id").get<std::string>()));
+        LayerInfo info{chain, diff, std::nullopt, 0, 0, 0};
+        if (!j.at("parent").is_null()) {
+            info.parent = BERTH_TRY(Digest::parse(j.at("parent").get<std::string>()));
+        }
+        info.size = j.at("size").get<uint64_t>();
+        info.created = static_cast<std::time_t>(j.at("created").get<int64_t>());
+        return info;
+    } catch (const nlohmann::json::exception& e) {
+        return make_error(Errc::InvalidArgument, "parse meta.json: {}", e.what());
+    }
+}
+
+// Decompresses what is read from `in_fd` (plain, gzip, zstd, ... : libarchive's "raw" format
+// with every filter), hashes the uncompressed bytes and sends them to `out` (a socket, so a
+// consumer that stops reading gives EPIPE instead of SIGPIPE). Runs on its own thread while
+// apply_layer() consumes the other end: the layer is read once and never buffered whole.
+struct Feeder {
+    int in_fd = -1;
+    UniqueFd out;
+    Sha256 hasher;
+    uint64_t raw_bytes = 0;
+    Result<void> result;
+    char inbuf[64 * 1024];
+
+    static la_ssize_t read_cb(struct archive* a, void* ctx, const void** buf) {
+        auto* f = static_cast<Feeder*>(ctx);
+        for (;;) {
+            ssize_t n = ::read(f->in_fd, f->inbuf, sizeof f->inbuf);
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0) {
+                archive_set_error(a, errno, "read layer");
+                return -1;
+            }
+            f->raw_bytes += static_cast<uint64_t>(n);
+            *buf = f->inbuf;
+            return n;
+        }
+    }
+
+    Result<void> send_all(const char* p, size_t n) {
+        while (n > 0) {
+            ssize_t w = ::send(out.get(), p, n, MSG_NOSIGNAL);
+            if (w < 0 && errno == EINTR) continue;
+            if (w < 0) return BERTH_SYS_ERROR("pass uncompressed layer to the unpacker");
+            p += w;
+            n -= static_cast<size_t>(w);
+        }
+        return {};
+    }
+
+    Result<void> pump() {
+        std::unique_ptr<struct archive, int (*)(struct archive*)> a(archive_read_new(),
+                                                                    archive_read_free);
+        if (!a) return make_error(Errc::Internal, "archive_read_new: out of memory");
+        archive_read_support_filter_all(a.get());
+        archive_read_support_format_raw(a.get());
+        if (archive_read_open(a.get(), this, nullptr, read_cb, nullptr) != ARCHIVE_OK) {
+            if (raw_bytes == 0) return {};  // a zero-byte layer: empty, diff-id of ""
+            return make_error(Errc::InvalidArgument, "decompress layer: {}",
+                              archive_error_string(a.get()));
+        }
+        struct archive_entry* entry = nullptr;
+        int r = archive_read_next_header(a.get(), &entry);
+        if (r == ARCHIVE_EOF || (r != ARCHIVE_OK && raw_bytes == 0)) return {};
+        if (r != ARCHIVE_OK && r != ARCHIVE_WARN) {
+            return make_error(Errc::InvalidArgument, "decompress layer: {}",
+                              archive_error_string(a.get()));
+        }
+        char buf[64 * 1024];
+        for (;;) {
+            la_ssize_t n = archive_read_data(a.get(), buf, sizeof buf);
+            if (n == 0) break;
+            if (n < 0) {
+                return make_error(Errc::InvalidArgument, "decompress layer: {}",
+                                  archive_error_string(a.get()));
+            }
+            hasher.update(buf, static_cast<size_t>(n));
+            BERTH_TRY(send_all(buf, static_cast<size_t>(n)));
+        }
+        return {};
+    }
+
+    void run() {
+        result = pump();
+        out.reset();  // EOF for the unpacker
+    }
+};
+
+}  // namespace
+
+// --- LayerStore ------------------------------------------------------------------------------
+
+Result<LayerStore> LayerStore::open_root(std::string root, LayerStoreOptions opts) {
+    opts.apply.whiteouts = archive::WhiteoutMode::Overlay;
+    std::string dir = path_join(root, "layers");
+    BERTH_TRY_CTX(mkdir_all(dir, 0700), "open layer store {}", root);
+    LayerStore s(std::move(dir), std::move(opts));
+    BERTH_TRY_CTX(s.remove_stale_tmps(true), "open layer store {}", root);
+    return s;
+}
+
+Digest LayerStore::chain_id(const std::optional<Digest>& parent, const Digest& diff_id) {
+    if (!parent) return diff_id;
+    return digest_of(parent->string() + " " + diff_id.string());
+}
+
+std::string LayerStore::diff_path(const Digest& chain) const {
+    return path_join(path_join(dir_, chain.hex()), "diff");
+}
+
+Result<std::vector<std::string>> LayerStore::remove_stale_tmps(bool repair) const {
+    std::vector<std::string> stale;
+    auto names = BERTH_TRY(list_dir(dir_));
+    for (const auto& n : names) {
+        if (n.rfind(kTmpPrefix, 0) != 0) continue;
+        std::string p = path_join(dir_, n);
+        // A live apply holds LOCK_EX on its tmp dir; if we get it, the owner is gone.
+        UniqueFd fd(::open(p.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW));
+        if (fd && ::flock(fd.get(), LOCK_EX | LOCK_NB) < 0) continue;
+        stale.push_back(n);
+        if (repair) BERTH_TRY_CTX(remove_all(p), "remove leftover {}", p);
+    }
+    return stale;
+}
+
+Result<LayerInfo> LayerStore::read_meta(const std::string& hex) const {
+    std::string ldir = path_join(dir_, hex);
+    auto text = read_file(path_join(ldir, "meta.json"));
+    if (!text) {
+        if (text.error().code == Errc::NotFound) {
+            return make_error(Errc::NotFound, "layer sha256:{}: not found", hex);
+        }
+        return Unexpected(std::move(text).error().wrap("layer sha256:{}", hex));
+    }
+    auto info = parse_meta(*text);
+    if (!info) return Unexpected(std::move(info).error().wrap("layer sha256:{}", hex));
+    if (info->chain_id.hex() != hex) {
+        return make_error(Errc::InvalidArgument, "layer sha256:{}: meta.json names chain {}", hex,
+                          info->chain_id.string());
+    }
+    if (chain_id(info->parent, info->diff_id) != info->chain_id) {
+        return make_error(Errc::InvalidArgument,
+                          "layer sha256:{}: chain ID does not match parent and diff-id", hex);
+    }
+    struct stat st;
+    std::string diff = path_join(ldir, "diff");
+    if (::lstat(diff.c_str(), &st) < 0 || !S_ISDIR(st.st_mode)) {
+        return make_error(Errc::InvalidArgument, "layer sha256:{}: no diff directory", hex);
+    }
+    auto refs = read_file(path_join(ldir, "refs"));
+    if (refs) {
+        try {
+            info->refs = std::stoull(*refs);
+        } catch (const std::exception&) {
+            return make_error(Errc::InvalidArgument, "layer sha256:{}: garbled refs file", hex);
+        }
+    } else if (refs.error().code != Errc::NotFound) {
+        return Unexpected(std::move(refs).error().wrap("layer sha256:{}", hex));
+    }
+    return info;
+}
+
+Result<LayerInfo> LayerStore::info(const Digest& chain) const {
+    auto r = read_meta(chain.hex());
+    // A layer whose metadata is broken is absent for users of the store (check() reports it).
+    if (!r && r.error().code == Errc::InvalidArgument) {
+        return make_error(Errc::NotFound, "layer {}: not found ({})", chain.string(),
+                          r.error().what());
+    }
+    return r;
+}
+
+bool LayerStore::exists(const Digest& chain) const noexcept {
+    try {
+        return info(chain).has_value();
+    } catch (...) {
+        return false;
+    }
+}
+
+Result<LayerInfo> LayerStore::lookup(const std::optional<Digest>& parent,
+                                     const Digest& diff_id) const {
+    return info(chain_id(parent, diff_id));
+}
+
+Result<LayerInfo> LayerStore::apply(const std::optional<Digest>& parent_chain, int tar_fd,
+                                    std::optional<Digest> expected_diff_id) const {
+    if (parent_chain && !exists(*parent_chain)) {
+        return make_error(Errc::NotFound, "apply layer: parent layer {} not found",
+                          parent_chain->string());
+    }
+    std::string tmp = path_join(dir_, std::string(kTmpPrefix) + BERTH_TRY(random_name()));
+    if (::mkdir(tmp.c_str(), 0700) < 0) return BERTH_SYS_ERROR("apply layer: mkdir {}", tmp);
+    ScopeExit drop_tmp([&] { (void)remove_all(tmp); });
+    UniqueFd tmp_fd(::open(tmp.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!tmp_fd) return BERTH_SYS_ERROR("apply layer: open {}", tmp);
+    // Marks the tmp dir as live for remove_stale_tmps() in other processes.
+    if (::flock(tmp_fd.get(), LOCK_EX) < 0) return BERTH_SYS_ERROR("apply layer: flock {}", tmp);
+
+    int sv[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+        return BERTH_SYS_ERROR("apply layer: socketpair");
+    }
+    UniqueFd reader(sv[0]);
+    auto feeder = std::make_unique<Feeder>();
+    feeder->in_fd = tar_fd;
+    feeder->out.reset(sv[1]);
+    std::thread th([f = feeder.get()] { f->run(); });
+
+    std::string diff = path_join(tmp, "diff");
+    auto applied = archive::apply_layer(reader.get(), diff, opts_.apply);
+    reader.reset();  // a feeder still sending gets EPIPE and stops
+    th.join();
+    if (!feeder->result) {
+        return Unexpected(std::move(feeder->result).error().wrap("apply layer"));
+    }
+    if (!applied) return Unexpected(std::move(applied).error().wrap("apply layer"));
+
+    Digest diff_id = feeder->hasher.finish();
+    if (expected_diff_id && *expected_diff_id != diff_id) {
+        return make_error(Errc::InvalidArgument, "apply layer: expected diff-id {}, got {}",
+                          expected_diff_id->string(), diff_id.string());
+    }
+    Digest chain = chain_id(parent_chain, diff_id);
+    if (auto existing = info(chain)) return existing;  // cached: drop our copy
+
+    LayerInfo li{chain, diff_id, parent_chain, 0, std::time(nullptr), 0};
+    li.size = BERTH_TRY_CTX(tree_size(diff), "apply layer {}: size", chain.string());
+    if (opts_.durable && ::syncfs(tmp_fd.get()) < 0) {
+        return BERTH_SYS_ERROR("apply layer {}: syncfs {}", chain.string(), tmp);
+    }
+    BERTH_TRY_CTX(atomic_write_file(path_join(tmp, "meta.json"), meta_json(li), 0644,
+                                    opts_.durable ? Durability::Durable : Durability::Volatile),
+                  "apply layer {}", chain.string());
+
+    auto lock = BERTH_TRY(FileLock::exclusive(path_join(dir_, kLockName)));
+    std::string final_dir = path_join(dir_, chain.hex());
+    if (auto existing = info(chain)) return existing;  // lost the race
+    if (parent_chain && !exists(*parent_chain)) {      // removed while we unpacked
+        return make_error(Errc::NotFound, "apply layer {}: parent layer {} was removed",
+                          chain.string(), parent_chain->string());
+    }
+    if (path_exists(final_dir)) {
+        // A directory without valid metadata is absent by definition: replace it.
+        BERTH_TRY_CTX(remove_all(final_dir), "apply layer {}: remove invalid {}", chain.string(),
+                      final_dir);
+    }
+    if (::rename(tmp.c_str(), final_dir.c_str()) < 0) {
+        return BERTH_SYS_ERROR("apply layer {}: rename {} to {}", chain.string(), tmp, final_dir);
+    }
+    drop_tmp.release();
+    if (opts_.durable) BERTH_TRY_CTX(fsync_dir(dir_), "apply layer {}", chain.string());
+    return li;
+}
+
+Result<uint64_t> LayerStore::adjust_refs(const Digest& chain, int delta) const {
+    auto lock = BERTH_TRY(FileLock::exclusive(path_join(dir_, kLockName)));
+    auto li = BERTH_TRY(info(chain));
+    if (delta < 0 && li.refs == 0) {
+        return make_error(Errc::Conflict, "release layer {}: not referenced", chain.string());
+    }
+    uint64_t n = delta < 0 ? li.refs - 1 : li.refs + 1;
+    BERTH_TRY_CTX(
+        atomic_write_file(path_join(path_join(dir_, chain.hex()), "refs"), std::to_string(n) + "\n",
+                          0644, opts_.durable ? Durability::Durable : Durability::Volatile),
+        "{} layer {}", delta < 0 ? "release" : "acquire", chain.string());
+    return n;
+}
+
+Result<uint64_t> LayerStore::acquire(const Digest& chain) const {
+    return adjust_refs(chain, +1);
+}
+
+Result<uint64_t> LayerStore::release(const Digest& chain) const {
+    return adjust_refs(chain, -1);
+}
+
+Result<void> LayerStore::remove(const Digest& chain) const {
+    auto lock = BERTH_TRY(FileLock::exclusive(path_join(dir_, kLockName)));
+    auto li = BERTH_TRY_CTX(info(chain), "remove layer");
+    if (li.refs > 0) {
+        return make_error(Errc::Conflict, "remove layer {}: {} references", chain.string(),
+                          li.refs);
+    }
+    auto all = BERTH_TRY_CTX(list(), "remove layer {}", chain.string());
+    for (const auto& other : all) {
+        if (other.parent && *other.parent == chain) {
+            return make_error(Errc::Conflict, "remove layer {}: layer {} depends on it",
+                              chain.string(), other.chain_id.string());
+        }
+    }
+    std::string from = path_join(dir_, chain.hex());
+    std::string to = path_join(dir_, std::string(kTmpPrefix) + "rm-" + BERTH_TRY(random_name()));
+    // Held until the tree is gone, so another process's open_root() leaves it to us.
+    UniqueFd held(::open(from.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW));
+    if (!held || ::flock(held.get(), LOCK_EX) < 0) {
+        return BERTH_SYS_ERROR("remove layer {}: lock {}", chain.string(), from);
+    }
+    if (::rename(from.c_str(), to.c_str()) < 0) {
+        return BERTH_SYS_ERROR("remove layer {}: rename {} to {}", chain.string(), from, to);
+    }
+    if (opts_.durable) BERTH_TRY_CTX(fsync_dir(dir_), "remove layer {}", chain.string());
+    BERTH_TRY_CTX(remove_all(to), "remove layer {}", chain.string());
+    return {};
+}
+
+Result<std::vector<LayerInfo>> LayerStore::list() const {
+    std::vector<LayerInfo> out;
+    auto names = BERTH_TRY_CTX(list_dir(dir_), "list layers");
+    for (const auto& n : names) {
+        if (!is_hex64(n)) continue;
+        auto li = read_meta(n);
+        if (li) {
+            out.push_back(std::move(*li));
+        } else if (li.error().code != Errc::InvalidArgument && li.error().code != Errc::NotFound) {
+            return Unexpected(std::move(li).error().wrap("list layers"));
+        }
+    }
+    return out;  // sorted: list_dir sorts the hex names
+}
+
+Result<MountSpec> LayerStore::rootfs_mount(const std::vector<Digest>& chain_ids,
+                                           const std::string& upper,
+                                           const std::string& work) const {
+    if (chain_ids.empty()) {
+        return make_error(Errc::InvalidArgument, "rootfs mount: no layers");
+    }
+    if (upper.empty() != work.empty()) {
+        return make_error(Errc::InvalidArgument,
+                          "rootfs mount: upper and work dirs go together (upper '{}', work '{}')",
+                          upper, work);
+    }
+    for (const auto& c : chain_ids) {
+        BERTH_TRY_CTX(info(c), "rootfs mount");
+    }
+    if (upper.empty() && chain_ids.size() == 1) {
+        return MountSpec{"bind", diff_path(chain_ids.front()), {"rbind", "ro"}, {}};
+    }
+
+    std::vector<std::string> tail;
+    if (!upper.empty()) {
+        tail.push_back("upperdir=" + upper);
+        tail.push_back("workdir=" + work);
+    }
+    auto unsafe = [](const std::string& p) { return p.find_first_of(",:") != std::string::npos; };
+    bool any_unsafe = unsafe(dir_) || unsafe(upper) || unsafe(work);
+    auto joined_len = [&](const std::string& lower) {
+        size_t n = lower.size();
+        for (const auto& t : tail) n += 1 + t.size();
+        return n;
+    };
+    auto build_lower = [&](bool relative) {
+        std::string s = "lowerdir=";
+        for (auto it = chain_ids.rbegin(); it != chain_ids.rend(); ++it) {
+            if (it != chain_ids.rbegin()) s += ':';
+            s += relative ? path_join(it->hex(), "diff") : diff_path(*it);
+        }
+        return s;
+    };
+    auto with_tail = [&](std::string first) {
+        std::vector<std::string> opts{std::move(first)};
+        opts.insert(opts.end(), tail.begin(), tail.end());
+        return opts;
+    };
+
+    if (!any_unsafe) {
+        // Form 1: absolute lowerdirs.
+        std::string abs = build_lower(false);
+        if (joined_len(abs) <= kMountDataMax) {
+            return MountSpec{"overlay", "overlay", with_tail(std::move(abs)), {}};
+        }
+        // Form 2: relative to the layers dir (containerd's workaround for long lowerdirs).
+        std::string rel = build_lower(true);
+        if (joined_len(rel) <= kMountDataMax) {
+            return MountSpec{"overlay", "overlay", with_tail(std::move(rel)), dir_};
+        }
+    }
+    // Form 3: "lowerdir+" one per layer, top first, for fsconfig() (Linux 6.8+).
+    MountSpec m{"overlay", "overlay", {}, {}};
+    for (auto it = chain_ids.rbegin(); it != chain_ids.rend(); ++it) {
+        m.options.push_back("lowerdir+=" + diff_path(*it));
+    }
+    m.options.insert(m.options.end(), tail.begin(), tail.end());
+    return m;
+}
+
+Result<LayerCheckReport> LayerStore::check(bool repair) const {
+    LayerCheckReport rep;
+    rep.stale_tmps = BERTH_TRY_CTX(remove_stale_tmps(repair), "check layers");
+    auto names = BERTH_TRY_CTX(list_dir(dir_), "check layers");
+    std::map<std::string, LayerInfo> valid;
+    for (const auto& n : names) {
+        if (n == kLockName || n.rfind(kTmpPrefix, 0) == 0) continue;
+        if (!is_hex64(n)) {
+            rep.stray.push_back(n);
+            continue;
+        }
+        auto li = read_meta(n);
+        if (!li) {
+            rep.invalid.push_back(n);
+            continue;
+        }
+        valid.emplace(n, std::move(*li));
+    }
+    for (const auto& [hex, li] : valid) {
+        if (li.parent && !valid.count(li.parent->hex())) rep.orphaned.push_back(hex);
+        auto size = tree_size(diff_path(li.chain_id));
+        if (!size || *size != li.size) rep.size_mismatch.push_back(hex);
+    }
+    if (repair) {
+        auto lock = BERTH_TRY(FileLock::exclusive(path_join(dir_, kLockName)));
+        for (const auto& n : rep.invalid) {
+            BERTH_TRY_CTX(remove_all(path_join(dir_, n)), "check layers: remove invalid {}", n);
+        }
+        for (const auto& n : rep.stray) {
+            BERTH_TRY_CTX(remove_all(path_join(dir_, n)), "check layers: remove stray {}", n);
+        }
+        rep.repaired = true;
+    }
+    return rep;
+}
+
+}  // namespace berth::store
