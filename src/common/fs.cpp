@@ -2,9 +2,11 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <vector>
 
 #include "berth/common/unique_fd.hpp"
@@ -156,6 +158,50 @@ Result<void> remove_all(const std::string& path) {
     return remove_at(pfd.get(), base.c_str(), st.st_dev).map_error([&](Error e) {
         return std::move(e).wrap("remove {}", path);
     });
+}
+
+Result<void> fsync_dir(const std::string& dir) {
+    UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!fd) return BERTH_SYS_ERROR("open directory {}", dir);
+    if (::fsync(fd.get()) < 0) return BERTH_SYS_ERROR("fsync directory {}", dir);
+    return {};
+}
+
+Result<std::vector<std::string>> list_dir(const std::string& dir) {
+    DIR* d = ::opendir(dir.c_str());
+    if (!d) return BERTH_SYS_ERROR("open directory {}", dir);
+    std::vector<std::string> names;
+    errno = 0;
+    while (struct dirent* e = ::readdir(d)) {
+        std::string_view n = e->d_name;
+        if (n != "." && n != "..") names.emplace_back(n);
+    }
+    int err = errno;
+    ::closedir(d);
+    if (err) return sys_error(err, "read directory {}", dir);
+    std::sort(names.begin(), names.end());
+    return names;
+}
+
+Result<std::string> random_hex(size_t bytes) {
+    std::vector<unsigned char> b(bytes);
+    size_t got = 0;
+    while (got < bytes) {
+        ssize_t n = ::getrandom(b.data() + got, bytes - got, 0);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return BERTH_SYS_ERROR("getrandom");
+        }
+        got += static_cast<size_t>(n);
+    }
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string s;
+    s.reserve(bytes * 2);
+    for (unsigned char c : b) {
+        s.push_back(kHex[c >> 4]);
+        s.push_back(kHex[c & 0xf]);
+    }
+    return s;
 }
 
 bool path_exists(const std::string& path) noexcept {

@@ -1,8 +1,6 @@
 #include "berth/store/content_store.hpp"
 
-#include <dirent.h>
 #include <fcntl.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -21,50 +19,6 @@ std::string blob_dir(const std::string& root) {
 }
 std::string ingest_dir(const std::string& root) {
     return path_join(root, kIngestDir);
-}
-
-Result<void> fsync_dir(const std::string& dir) {
-    UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (!fd) return BERTH_SYS_ERROR("open directory {}", dir);
-    if (::fsync(fd.get()) < 0) return BERTH_SYS_ERROR("fsync directory {}", dir);
-    return {};
-}
-
-Result<std::string> random_name() {
-    unsigned char b[16];
-    size_t got = 0;
-    while (got < sizeof b) {
-        ssize_t n = ::getrandom(b + got, sizeof b - got, 0);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            return BERTH_SYS_ERROR("getrandom for ingest name");
-        }
-        got += static_cast<size_t>(n);
-    }
-    static constexpr char kHex[] = "0123456789abcdef";
-    std::string s;
-    for (unsigned char c : b) {
-        s.push_back(kHex[c >> 4]);
-        s.push_back(kHex[c & 0xf]);
-    }
-    return s;
-}
-
-// Names in a directory, without "." and "..".
-Result<std::vector<std::string>> list_dir(const std::string& dir) {
-    DIR* d = ::opendir(dir.c_str());
-    if (!d) return BERTH_SYS_ERROR("open directory {}", dir);
-    std::vector<std::string> names;
-    errno = 0;
-    while (struct dirent* e = ::readdir(d)) {
-        std::string_view n = e->d_name;
-        if (n != "." && n != "..") names.emplace_back(n);
-    }
-    int err = errno;
-    ::closedir(d);
-    if (err) return sys_error(err, "read directory {}", dir);
-    std::sort(names.begin(), names.end());
-    return names;
 }
 
 Error not_found(const Digest& d) {
@@ -181,7 +135,7 @@ Result<ContentStore> ContentStore::open_root(std::string root, ContentStoreOptio
 Result<ContentWriter> ContentStore::writer() const {
     std::string dir = ingest_dir(root_);
     for (int attempt = 0; attempt < 8; ++attempt) {
-        std::string path = path_join(dir, BERTH_TRY(random_name()));
+        std::string path = path_join(dir, BERTH_TRY(random_hex(16)));
         int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
         if (fd >= 0) return ContentWriter(root_, std::move(path), UniqueFd(fd));
         if (errno != EEXIST) return BERTH_SYS_ERROR("create ingest file {}", path);

@@ -1,10 +1,8 @@
 #include "berth/store/layer_store.hpp"
 
 #include <archive.h>
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/file.h>
-#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -30,49 +28,6 @@ constexpr std::string_view kTmpPrefix = "tmp-";
 constexpr std::string_view kLockName = ".lock";
 // The kernel copies at most one page of mount data, NUL included (fs/namespace.c).
 constexpr size_t kMountDataMax = 4096 - 1;
-
-Result<void> fsync_dir(const std::string& dir) {
-    UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (!fd) return BERTH_SYS_ERROR("open directory {}", dir);
-    if (::fsync(fd.get()) < 0) return BERTH_SYS_ERROR("fsync directory {}", dir);
-    return {};
-}
-
-Result<std::string> random_name() {
-    unsigned char b[12];
-    size_t got = 0;
-    while (got < sizeof b) {
-        ssize_t n = ::getrandom(b + got, sizeof b - got, 0);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            return BERTH_SYS_ERROR("getrandom for a layer tmp name");
-        }
-        got += static_cast<size_t>(n);
-    }
-    static constexpr char kHex[] = "0123456789abcdef";
-    std::string s;
-    for (unsigned char c : b) {
-        s.push_back(kHex[c >> 4]);
-        s.push_back(kHex[c & 0xf]);
-    }
-    return s;
-}
-
-Result<std::vector<std::string>> list_dir(const std::string& dir) {
-    DIR* d = ::opendir(dir.c_str());
-    if (!d) return BERTH_SYS_ERROR("open directory {}", dir);
-    std::vector<std::string> names;
-    errno = 0;
-    while (struct dirent* e = ::readdir(d)) {
-        std::string_view n = e->d_name;
-        if (n != "." && n != "..") names.emplace_back(n);
-    }
-    int err = errno;
-    ::closedir(d);
-    if (err) return sys_error(err, "read directory {}", dir);
-    std::sort(names.begin(), names.end());
-    return names;
-}
 
 bool is_hex64(std::string_view s) {
     return s.size() == Digest::kSha256HexLen && std::all_of(s.begin(), s.end(), [](char c) {
@@ -328,7 +283,7 @@ Result<LayerInfo> LayerStore::apply(const std::optional<Digest>& parent_chain, i
         return make_error(Errc::NotFound, "apply layer: parent layer {} not found",
                           parent_chain->string());
     }
-    std::string tmp = path_join(dir_, std::string(kTmpPrefix) + BERTH_TRY(random_name()));
+    std::string tmp = path_join(dir_, std::string(kTmpPrefix) + BERTH_TRY(random_hex(12)));
     if (::mkdir(tmp.c_str(), 0700) < 0) return BERTH_SYS_ERROR("apply layer: mkdir {}", tmp);
     ScopeExit drop_tmp([&] { (void)remove_all(tmp); });
     UniqueFd tmp_fd(::open(tmp.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
@@ -429,7 +384,7 @@ Result<void> LayerStore::remove(const Digest& chain) const {
         }
     }
     std::string from = path_join(dir_, chain.hex());
-    std::string to = path_join(dir_, std::string(kTmpPrefix) + "rm-" + BERTH_TRY(random_name()));
+    std::string to = path_join(dir_, std::string(kTmpPrefix) + "rm-" + BERTH_TRY(random_hex(12)));
     // Held until the tree is gone, so another process's open_root() leaves it to us.
     UniqueFd held(::open(from.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW));
     if (!held || ::flock(held.get(), LOCK_EX) < 0) {

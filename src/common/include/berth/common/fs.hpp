@@ -6,6 +6,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "berth/common/result.hpp"
 
@@ -38,6 +39,15 @@ enum class Durability { Durable, Volatile };
 
 /// rm -rf without following symlinks or crossing into other mounts' contents.
 [[nodiscard]] Result<void> remove_all(const std::string& path);
+
+/// fsync of a directory, so that a rename or unlink in it survives a crash.
+[[nodiscard]] Result<void> fsync_dir(const std::string& dir);
+
+/// The names in a directory, without "." and "..", sorted.
+[[nodiscard]] Result<std::vector<std::string>> list_dir(const std::string& dir);
+
+/// `bytes` random bytes from getrandom(2) as lowercase hex: names for temporary files.
+[[nodiscard]] Result<std::string> random_hex(size_t bytes);
 
 /// True if `path` exists (lstat succeeds).
 [[nodiscard]] bool path_exists(const std::string& path) noexcept;
