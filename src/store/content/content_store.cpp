@@ -21,6 +21,16 @@ std::string ingest_dir(const std::string& root) {
     return path_join(root, kIngestDir);
 }
 
+// True if the file was last modified at least `age` ago; an age of 0 means every file.
+// CLOCK_REALTIME, not time(): file times can be fine-grained (multigrain timestamps, Linux
+// 6.13+) and a second ahead of the coarse clock time() reads.
+bool older_than_age(const struct stat& st, std::chrono::seconds age) {
+    if (age.count() <= 0) return true;
+    struct timespec now {};
+    ::clock_gettime(CLOCK_REALTIME, &now);
+    return now.tv_sec - st.st_mtim.tv_sec >= age.count();
+}
+
 Error not_found(const Digest& d) {
     return Error{Errc::NotFound, 0, fmt::format("content {}: not found", d.string())};
 }
@@ -236,12 +246,11 @@ Result<std::vector<std::string>> ContentStore::cleanup_ingests(
     std::string dir = ingest_dir(root_);
     auto names = BERTH_TRY_CTX(list_dir(dir), "clean up ingests");
     std::vector<std::string> removed;
-    std::time_t now = std::time(nullptr);
     for (const auto& n : names) {
         std::string p = path_join(dir, n);
         struct stat st {};
         if (::lstat(p.c_str(), &st) < 0) continue;  // finished meanwhile
-        if (now - st.st_mtim.tv_sec < older_than.count()) continue;
+        if (!older_than_age(st, older_than)) continue;
         if (::unlink(p.c_str()) < 0 && errno != ENOENT)
             return BERTH_SYS_ERROR("clean up ingests: remove {}", p);
         removed.push_back(n);
@@ -278,12 +287,11 @@ Result<CheckReport> ContentStore::check(bool repair) const {
 
     std::string idir = ingest_dir(root_);
     auto ingests = BERTH_TRY_CTX(list_dir(idir), "check content");
-    std::time_t now = std::time(nullptr);
     for (const auto& n : ingests) {
         struct stat st {};
         std::string p = path_join(idir, n);
         if (::lstat(p.c_str(), &st) < 0) continue;
-        if (now - st.st_mtim.tv_sec < opts_.stale_ingest_age.count()) continue;
+        if (!older_than_age(st, opts_.stale_ingest_age)) continue;
         rep.stale_ingests.push_back(n);
         if (repair && ::unlink(p.c_str()) < 0 && errno != ENOENT)
             return BERTH_SYS_ERROR("check content: remove stale ingest {}", p);
