@@ -32,25 +32,33 @@ Result<TerminalChannel> make_terminal_channel() {
     return TerminalChannel{UniqueFd(sv[0]), UniqueFd(sv[1])};
 }
 
-int send_fd(int socket_fd, int fd, const char* name) noexcept {
+int send_with_fd(int socket_fd, const void* data, size_t len, int fd) noexcept {
     char cbuf[CMSG_SPACE(sizeof(int))] = {};
     struct iovec iov {};
-    iov.iov_base = const_cast<char*>(name);
-    iov.iov_len = std::strlen(name);
+    iov.iov_base = const_cast<void*>(data);
+    iov.iov_len = len;
     struct msghdr msg {};
     msg.msg_iov = &iov;
     msg.msg_iovlen = 1;
-    msg.msg_control = cbuf;
-    msg.msg_controllen = sizeof cbuf;
-    struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    std::memcpy(CMSG_DATA(c), &fd, sizeof(int));
-    for (;;) {
-        if (::sendmsg(socket_fd, &msg, MSG_NOSIGNAL) >= 0) return 0;
-        if (errno != EINTR) return errno;
+    if (fd >= 0) {
+        msg.msg_control = cbuf;
+        msg.msg_controllen = sizeof cbuf;
+        struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int));
+        std::memcpy(CMSG_DATA(c), &fd, sizeof(int));
     }
+    for (;;) {
+        ssize_t r = ::sendmsg(socket_fd, &msg, MSG_NOSIGNAL);
+        if (r == static_cast<ssize_t>(len)) return 0;
+        if (r < 0 && errno == EINTR) continue;
+        return r < 0 ? errno : EIO;
+    }
+}
+
+int send_fd(int socket_fd, int fd, const char* name) noexcept {
+    return send_with_fd(socket_fd, name, std::strlen(name), fd);
 }
 
 Result<UniqueFd> recv_fd(int socket_fd) {

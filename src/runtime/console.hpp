@@ -24,6 +24,10 @@ struct TerminalChannel {
 };
 [[nodiscard]] Result<TerminalChannel> make_terminal_channel();
 
+/// Sends `len` bytes of `data` with `fd` attached (SCM_RIGHTS; none if fd < 0) in one
+/// sendmsg. Returns 0 or an errno; no allocation (safe in the container's init).
+int send_with_fd(int socket_fd, const void* data, size_t len, int fd) noexcept;
+
 /// Sends `fd` over a connected unix socket with `name` as the payload.
 int send_fd(int socket_fd, int fd, const char* name) noexcept;
 

@@ -5,6 +5,8 @@
 
 #include <cstring>
 
+#include "console.hpp"
+
 namespace berth::runtime {
 
 Result<SyncPair> make_sync_pair() {
@@ -13,33 +15,6 @@ Result<SyncPair> make_sync_pair() {
         return BERTH_SYS_ERROR("socketpair");
     return SyncPair{UniqueFd(sv[0]), UniqueFd(sv[1])};
 }
-
-namespace {
-
-int send_msg(int fd, const SyncMsg& m, int passed_fd) noexcept {
-    struct iovec iov {const_cast<SyncMsg*>(&m), sizeof m};
-    struct msghdr msg {};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    char cbuf[CMSG_SPACE(sizeof(int))] = {};
-    if (passed_fd >= 0) {
-        msg.msg_control = cbuf;
-        msg.msg_controllen = sizeof cbuf;
-        struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
-        c->cmsg_level = SOL_SOCKET;
-        c->cmsg_type = SCM_RIGHTS;
-        c->cmsg_len = CMSG_LEN(sizeof(int));
-        std::memcpy(CMSG_DATA(c), &passed_fd, sizeof(int));
-    }
-    for (;;) {
-        ssize_t r = ::sendmsg(fd, &msg, MSG_NOSIGNAL);
-        if (r == static_cast<ssize_t>(sizeof m)) return 0;
-        if (r < 0 && errno == EINTR) continue;
-        return r < 0 ? errno : EIO;
-    }
-}
-
-}  // namespace
 
 int sync_send(int fd, SyncType type, int32_t value, const char* step) noexcept {
     SyncMsg m;
@@ -50,13 +25,13 @@ int sync_send(int fd, SyncType type, int32_t value, const char* step) noexcept {
         std::memcpy(m.step, step, n);
         m.step[n] = '\0';
     }
-    return send_msg(fd, m, -1);
+    return send_with_fd(fd, &m, sizeof m, -1);
 }
 
 int sync_send_fd(int fd, SyncType type, int passed_fd) noexcept {
     SyncMsg m;
     m.type = type;
-    return send_msg(fd, m, passed_fd);
+    return send_with_fd(fd, &m, sizeof m, passed_fd);
 }
 
 int sync_wait(int fd, SyncType type, int32_t* value) noexcept {
