@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "berth/oci/image_spec.hpp"
-#include "json_path.hpp"
+#include "json_reader.hpp"
 
 // Parsing follows Go's encoding/json as containerd and moby use it with the image-spec types
 // (unknown members ignored, null = absent), plus the checks the spec makes REQUIRED (schema
@@ -19,63 +19,12 @@
 // nlohmann does not; it only matters for byte-identity with Go, which nothing here relies on
 // (digests are always of the original bytes, see image_spec.hpp).
 //
-// The small reader below (FieldError, Obj) is a trimmed copy of the one in spec_json.cpp, which
-// this module must not change; a failed field throws FieldError and the public functions turn it
-// (and every nlohmann exception) into a Result.
+// The reader and writer helpers are shared with spec_json.cpp (json_reader.hpp).
 
 namespace berth::oci {
 namespace {
 
-using json = nlohmann::json;
-using ojson = nlohmann::ordered_json;
-using detail::path_index;
-using detail::path_key;
-
-struct FieldError {
-    std::string path;
-    std::string what;
-    Errc code = Errc::InvalidArgument;
-};
-
-[[noreturn]] void fail(std::string path, std::string what, Errc code = Errc::InvalidArgument) {
-    throw FieldError{std::move(path), std::move(what), code};
-}
-
-std::string describe(const json& v) {
-    if (v.is_number()) return v.dump();
-    return v.type_name();
-}
-
-std::string to_string(const json& v, const std::string& path) {
-    if (!v.is_string()) fail(path, "expected a string, got " + describe(v));
-    return v.get<std::string>();
-}
-
-bool to_bool(const json& v, const std::string& path) {
-    if (!v.is_boolean()) fail(path, "expected a boolean, got " + describe(v));
-    return v.get<bool>();
-}
-
-int64_t to_int64(const json& v, const std::string& path) {
-    if (v.is_number_unsigned()) {
-        uint64_t u = v.get<uint64_t>();
-        if (u <= static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
-            return static_cast<int64_t>(u);
-    } else if (v.is_number_integer()) {
-        return v.get<int64_t>();
-    }
-    fail(path, "expected a signed 64-bit integer, got " + describe(v));
-}
-
-int to_int(const json& v, const std::string& path) {
-    if (v.is_number_unsigned()) {
-        if (v.get<uint64_t>() <= static_cast<uint64_t>(INT32_MAX))
-            return static_cast<int>(v.get<uint64_t>());
-    } else if (v.is_number_integer()) {  // negative
-        if (v.get<int64_t>() >= INT32_MIN) return static_cast<int>(v.get<int64_t>());
-    }
-    fail(path, "expected a signed 32-bit integer, got " + describe(v));
-}
+using namespace detail;
 
 Digest to_digest(const json& v, const std::string& path) {
     std::string s = to_string(v, path);
@@ -84,81 +33,6 @@ Digest to_digest(const json& v, const std::string& path) {
     if (!d) fail(path, d.error().msg, d.error().code);
     return *d;
 }
-
-/// A JSON object at a known path, with typed accessors. Absent and null members leave the
-/// output untouched; the `need_*` forms fail on them.
-class Obj {
-public:
-    Obj(const json& j, std::string path) : j_(j), path_(std::move(path)) {
-        if (!j_.is_object()) fail(path_, "expected an object, got " + describe(j_));
-    }
-
-    const json& raw() const { return j_; }
-    const json* get(std::string_view key) const {
-        auto it = j_.find(key);
-        if (it == j_.end() || it->is_null()) return nullptr;
-        return &*it;
-    }
-    const json& need(std::string_view key) const {
-        const json* v = get(key);
-        if (!v) fail(sub(key), "missing required field");
-        return *v;
-    }
-    std::string sub(std::string_view key) const { return path_key(path_, key); }
-
-    void str(std::string_view key, std::string& out) const {
-        if (auto* v = get(key)) out = to_string(*v, sub(key));
-    }
-    void need_str(std::string_view key, std::string& out) const {
-        out = to_string(need(key), sub(key));
-    }
-    void boolean(std::string_view key, bool& out) const {
-        if (auto* v = get(key)) out = to_bool(*v, sub(key));
-    }
-    void int64(std::string_view key, int64_t& out) const {
-        if (auto* v = get(key)) out = to_int64(*v, sub(key));
-    }
-
-    template <class T, class F>
-    void array(std::string_view key, std::vector<T>& out, F each) const {
-        const json* v = get(key);
-        if (!v) return;
-        std::string p = sub(key);
-        if (!v->is_array()) fail(p, "expected an array, got " + describe(*v));
-        out.clear();
-        out.reserve(v->size());
-        for (size_t i = 0; i < v->size(); ++i) out.push_back(each((*v)[i], path_index(p, i)));
-    }
-    void strings(std::string_view key, std::vector<std::string>& out) const {
-        array(key, out, [](const json& e, const std::string& p) { return to_string(e, p); });
-    }
-    void string_map(std::string_view key, std::map<std::string, std::string>& out) const {
-        const json* v = get(key);
-        if (!v) return;
-        std::string p = sub(key);
-        if (!v->is_object()) fail(p, "expected an object, got " + describe(*v));
-        out.clear();
-        for (auto it = v->begin(); it != v->end(); ++it)
-            out.emplace(it.key(), to_string(it.value(), path_key(p, it.key())));
-    }
-    /// Go's map[string]struct{}: the keys of an object whose values are objects (sorted).
-    void key_set(std::string_view key, std::vector<std::string>& out) const {
-        const json* v = get(key);
-        if (!v) return;
-        std::string p = sub(key);
-        if (!v->is_object()) fail(p, "expected an object, got " + describe(*v));
-        out.clear();
-        for (auto it = v->begin(); it != v->end(); ++it) {
-            if (!it.value().is_object() && !it.value().is_null())
-                fail(path_key(p, it.key()), "expected an object, got " + describe(it.value()));
-            out.push_back(it.key());
-        }
-    }
-
-private:
-    const json& j_;
-    std::string path_;
-};
 
 // ---- parsing -------------------------------------------------------------------------------
 
@@ -176,7 +50,7 @@ Descriptor read_descriptor(const Obj& o) {
     Descriptor d;
     o.need_str("mediaType", d.media_type);
     d.digest = to_digest(o.need("digest"), o.sub("digest"));
-    d.size = to_int64(o.need("size"), o.sub("size"));
+    d.size = to_integer<int64_t>(o.need("size"), o.sub("size"));
     if (d.size < 0) fail(o.sub("size"), fmt::format("negative size {}", d.size));
     o.strings("urls", d.urls);
     o.string_map("annotations", d.annotations);
@@ -197,7 +71,7 @@ Descriptor descriptor_at(const json& v, const std::string& path) {
 
 void check_schema_version(const Obj& o, int& out) {
     const json& v = o.need("schemaVersion");
-    int n = to_int(v, o.sub("schemaVersion"));
+    int n = to_integer<int>(v, o.sub("schemaVersion"));
     if (n == 1)
         fail(o.sub("schemaVersion"), "schema version 1 (Docker's legacy manifest) is not supported",
              Errc::Unsupported);
@@ -237,11 +111,11 @@ void read_index(const Obj& o, Index& x) {
 HealthConfig read_health(const Obj& o) {
     HealthConfig h;
     o.strings("Test", h.test);
-    o.int64("Interval", h.interval);
-    o.int64("Timeout", h.timeout);
-    o.int64("StartPeriod", h.start_period);
-    o.int64("StartInterval", h.start_interval);
-    if (const json* v = o.get("Retries")) h.retries = to_int(*v, o.sub("Retries"));
+    o.integer("Interval", h.interval);
+    o.integer("Timeout", h.timeout);
+    o.integer("StartPeriod", h.start_period);
+    o.integer("StartInterval", h.start_interval);
+    if (const json* v = o.get("Retries")) h.retries = to_integer<int>(*v, o.sub("Retries"));
     return h;
 }
 
@@ -301,69 +175,8 @@ void read_image_config(const Obj& o, ImageConfig& c) {
     }
 }
 
-std::pair<size_t, size_t> line_column(std::string_view text, size_t index) {
-    size_t line = 1, col = 1;
-    for (size_t i = 0; i < index && i < text.size(); ++i) {
-        if (text[i] == '\n') {
-            ++line;
-            col = 1;
-        } else {
-            ++col;
-        }
-    }
-    return {line, col};
-}
-
-/// nlohmann's what() without its "[json.exception.xxx.nnn] " prefix and, for parse errors,
-/// without the position (we compute line and column ourselves).
-std::string clean_message(const std::string& what) {
-    std::string rest = what;
-    if (!rest.empty() && rest[0] == '[') {
-        size_t bracket = rest.find("] ");
-        if (bracket != std::string::npos) rest = rest.substr(bracket + 2);
-    }
-    if (rest.rfind("parse error", 0) == 0) {
-        size_t colon = rest.find(": ");
-        if (colon != std::string::npos) return rest.substr(colon + 2);
-    }
-    return rest;
-}
-
-template <class T, class F>
-Result<T> parse_document(std::string_view text, std::string_view origin, F read) {
-    try {
-        json doc = json::parse(text.begin(), text.end());
-        Obj top(doc, "");
-        T out{};
-        read(top, out);
-        return out;
-    } catch (const json::parse_error& e) {
-        size_t index = e.byte > 0 ? e.byte - 1 : 0;
-        auto [line, column] = line_column(text, index);
-        return make_error(Errc::InvalidArgument, "{}: malformed JSON at line {}, column {}: {}",
-                          origin, line, column, clean_message(e.what()));
-    } catch (const FieldError& e) {
-        return Unexpected(Error{e.code, 0, detail::field_message(origin, e.path, e.what)});
-    } catch (const json::exception& e) {
-        return make_error(Errc::InvalidArgument, "{}: malformed JSON: {}", origin,
-                          clean_message(e.what()));
-    }
-}
-
 // ---- serialisation -------------------------------------------------------------------------
 
-void put_str(ojson& o, const char* key, const std::string& v) {
-    if (!v.empty()) o[key] = v;
-}
-void put_strs(ojson& o, const char* key, const std::vector<std::string>& v) {
-    if (!v.empty()) o[key] = v;
-}
-void put_map(ojson& o, const char* key, const std::map<std::string, std::string>& m) {
-    if (m.empty()) return;
-    ojson obj = ojson::object();
-    for (const auto& [k, v] : m) obj[k] = v;
-    o[key] = std::move(obj);
-}
 void put_set(ojson& o, const char* key, const std::vector<std::string>& keys) {
     if (keys.empty()) return;
     std::vector<std::string> sorted = keys;
