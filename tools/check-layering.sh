@@ -45,7 +45,7 @@ report() {
 }
 
 is_allowed() {  # is_allowed <unit> <dep>
-    local unit=$1 dep=$2 a
+    local unit=$1 dep=${2%%_*} a   # a module's extra targets are <module>_<part> (api_client)
     [[ "$unit" == "$dep" ]] && return 0
     for a in ${allowed[$unit]}; do
         [[ "$a" == "$dep" ]] && return 0
@@ -92,7 +92,11 @@ check_unit() {  # check_unit <unit name> <directory>
             fi
             if [[ "$inc" =~ ^berth/([^/]+)/ ]]; then
                 dep=${BASH_REMATCH[1]}
-                if [[ "$unit" == api && "$dep" == engine && "$(basename "$file")" != engine_backend.* ]]; then
+                if [[ "$unit" == api && "$(basename "$file")" == engine_backend.* ]]; then
+                    # The adapter sees the engine and the types the engine hands out.
+                    [[ "$dep" == api || "$dep" == engine ]] || is_allowed engine "$dep" ||
+                        report "$file:$num: the engine adapter may not include \"$inc\" (not among engine's dependencies: $(allowed_text engine))"
+                elif [[ "$unit" == api && "$dep" == engine ]]; then
                     report "$file:$num: api includes \"$inc\"; only api/server/engine_backend.* may see engine (routes talk to Backend interfaces)"
                 elif ! is_allowed "$unit" "$dep"; then
                     report "$file:$num: $unit may not include \"$inc\" ($dep is not among its dependencies: $(allowed_text "$unit"))"

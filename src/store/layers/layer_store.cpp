@@ -17,7 +17,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "berth/archive/tar_split.hpp"
 #include "berth/common/fs.hpp"
+#include "berth/common/log.hpp"
 #include "berth/common/scope_exit.hpp"
 #include "berth/common/unique_fd.hpp"
 
@@ -26,6 +28,7 @@ namespace {
 
 constexpr std::string_view kTmpPrefix = "tmp-";
 constexpr std::string_view kLockName = ".lock";
+constexpr const char* kTarSplitName = "tar-split";
 // The kernel copies at most one page of mount data, NUL included (fs/namespace.c).
 constexpr size_t kMountDataMax = 4096 - 1;
 
@@ -83,6 +86,7 @@ std::string meta_json(const LayerInfo& info) {
     j["diff_id"] = info.diff_id.string();
     j["parent"] = info.parent ? nlohmann::json(info.parent->string()) : nlohmann::json(nullptr);
     j["size"] = info.size;
+    j["tar_size"] = info.tar_size;
     j["created"] = static_cast<int64_t>(info.created);
     return j.dump(2) + "\n";
 }
@@ -92,12 +96,14 @@ Result<LayerInfo> parse_meta(const std::string& text) {
         auto j = nlohmann::json::parse(text);
         auto chain = BERTH_TRY(Digest::parse(j.at("chain_id").get<std::string>()));
         auto diff = BERTH_TRY(Digest::parse(j.at("diff_id").get<std::string>()));
-        LayerInfo info{chain, diff, std::nullopt, 0, 0, 0};
+        LayerInfo info{chain, diff, std::nullopt, 0, 0, 0, 0};
         if (!j.at("parent").is_null()) {
             info.parent = BERTH_TRY(Digest::parse(j.at("parent").get<std::string>()));
         }
         info.size = j.at("size").get<uint64_t>();
         info.created = static_cast<std::time_t>(j.at("created").get<int64_t>());
+        // Absent from metas written before tar splits were recorded.
+        if (auto it = j.find("tar_size"); it != j.end()) info.tar_size = it->get<uint64_t>();
         return info;
     } catch (const nlohmann::json::exception& e) {
         return make_error(Errc::InvalidArgument, "parse meta.json: {}", e.what());
@@ -105,13 +111,14 @@ Result<LayerInfo> parse_meta(const std::string& text) {
 }
 
 // Decompresses what is read from `in_fd` (plain, gzip, zstd, ... : libarchive's "raw" format
-// with every filter), hashes the uncompressed bytes and sends them to `out` (a socket, so a
-// consumer that stops reading gives EPIPE instead of SIGPIPE). Runs on its own thread while
-// apply_layer() consumes the other end: the layer is read once and never buffered whole.
+// with every filter), sends the uncompressed bytes to `out` (a socket, so a consumer that stops
+// reading gives EPIPE instead of SIGPIPE) and to `splitter`, which hashes them (the diff-id)
+// and records the tar split. Runs on its own thread while apply_layer() consumes the other
+// end: the layer is read once and never buffered whole. Without `out`, only records a split.
 struct Feeder {
     int in_fd = -1;
     UniqueFd out;
-    Sha256 hasher;
+    archive::TarSplitter* splitter = nullptr;
     uint64_t raw_bytes = 0;
     Result<void> result;
     char inbuf[64 * 1024];
@@ -168,8 +175,8 @@ struct Feeder {
                 return make_error(Errc::InvalidArgument, "decompress layer: {}",
                                   archive_error_string(a.get()));
             }
-            hasher.update(buf, static_cast<size_t>(n));
-            BERTH_TRY(send_all(buf, static_cast<size_t>(n)));
+            if (out) BERTH_TRY(send_all(buf, static_cast<size_t>(n)));
+            BERTH_TRY_CTX(splitter->feed({buf, static_cast<size_t>(n)}), "record tar split");
         }
         return {};
     }
@@ -179,6 +186,46 @@ struct Feeder {
         out.reset();  // EOF for the unpacker
     }
 };
+
+// A tar in which later entries overwrote files of earlier ones (same name, a whiteout of it, a
+// non-directory replacing their parent): diff/ no longer holds those payloads, so the first
+// split is unusable. The overwritten entries are only known at the end, when their bytes are
+// gone, so the input is read again (when it can be: a regular file) with them kept inline.
+// Otherwise the split is dropped and write_tar() falls back to write_layer(). Rare: tools that
+// build layers do not write a name twice, but `tar --append` does.
+Result<void> resplit(int tar_fd, off_t start, int split_fd, const std::string& split_path,
+                     const archive::SplitSummary& first) {
+    struct stat st {};
+    bool seekable = start >= 0 && ::fstat(tar_fd, &st) == 0 && S_ISREG(st.st_mode) &&
+                    ::lseek(tar_fd, start, SEEK_SET) == start;
+    if (!seekable) {
+        BLOG_WARN(
+            "layer tar overwrites {} of its own files and cannot be re-read: no tar split "
+            "kept; write_tar() (docker save) will only work if write_layer() happens to "
+            "reproduce it",
+            first.overwritten.size());
+        if (::unlink(split_path.c_str()) < 0) return BERTH_SYS_ERROR("remove {}", split_path);
+        return {};
+    }
+    if (::ftruncate(split_fd, 0) < 0 || ::lseek(split_fd, 0, SEEK_SET) < 0) {
+        return BERTH_SYS_ERROR("rewrite {}", split_path);
+    }
+    archive::SplitOptions o;
+    o.inline_entries = first.overwritten;
+    archive::TarSplitter splitter(split_fd, o);
+    Feeder f;
+    f.in_fd = tar_fd;
+    f.splitter = &splitter;
+    BERTH_TRY_CTX(f.pump(), "re-read layer for its tar split");
+    auto again = BERTH_TRY_CTX(splitter.finish(), "record tar split");
+    if (again.digest != first.digest || !again.overwritten.empty()) {
+        return make_error(Errc::Internal,
+                          "re-reading the layer for its tar split gave digest {} ({} overwritten), "
+                          "first read {}",
+                          again.digest.string(), again.overwritten.size(), first.digest.string());
+    }
+    return {};
+}
 
 }  // namespace
 
@@ -291,6 +338,13 @@ Result<LayerInfo> LayerStore::apply(const std::optional<Digest>& parent_chain, i
     // Marks the tmp dir as live for remove_stale_tmps() in other processes.
     if (::flock(tmp_fd.get(), LOCK_EX) < 0) return BERTH_SYS_ERROR("apply layer: flock {}", tmp);
 
+    std::string split_path = path_join(tmp, kTarSplitName);
+    UniqueFd split_fd(::open(split_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+    if (!split_fd) return BERTH_SYS_ERROR("apply layer: create {}", split_path);
+    // Where the input starts, for a second pass over it (see below); -1 for a pipe.
+    off_t start = ::lseek(tar_fd, 0, SEEK_CUR);
+    archive::TarSplitter splitter(split_fd.get());
+
     int sv[2];
     if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
         return BERTH_SYS_ERROR("apply layer: socketpair");
@@ -299,6 +353,7 @@ Result<LayerInfo> LayerStore::apply(const std::optional<Digest>& parent_chain, i
     auto feeder = std::make_unique<Feeder>();
     feeder->in_fd = tar_fd;
     feeder->out.reset(sv[1]);
+    feeder->splitter = &splitter;
     std::thread th([f = feeder.get()] { f->run(); });
 
     std::string diff = path_join(tmp, "diff");
@@ -310,7 +365,8 @@ Result<LayerInfo> LayerStore::apply(const std::optional<Digest>& parent_chain, i
     }
     if (!applied) return Unexpected(std::move(applied).error().wrap("apply layer"));
 
-    Digest diff_id = feeder->hasher.finish();
+    auto split = BERTH_TRY_CTX(splitter.finish(), "apply layer: record tar split");
+    Digest diff_id = split.digest;
     if (expected_diff_id && *expected_diff_id != diff_id) {
         return make_error(Errc::InvalidArgument, "apply layer: expected diff-id {}, got {}",
                           expected_diff_id->string(), diff_id.string());
@@ -318,7 +374,13 @@ Result<LayerInfo> LayerStore::apply(const std::optional<Digest>& parent_chain, i
     Digest chain = chain_id(parent_chain, diff_id);
     if (auto existing = info(chain)) return existing;  // cached: drop our copy
 
-    LayerInfo li{chain, diff_id, parent_chain, 0, std::time(nullptr), 0};
+    if (!split.overwritten.empty()) {
+        BERTH_TRY_CTX(resplit(tar_fd, start, split_fd.get(), split_path, split), "apply layer {}",
+                      chain.string());
+    }
+    split_fd.reset();
+
+    LayerInfo li{chain, diff_id, parent_chain, 0, std::time(nullptr), 0, split.tar_size};
     li.size = BERTH_TRY_CTX(tree_size(diff), "apply layer {}: size", chain.string());
     if (opts_.durable && ::syncfs(tmp_fd.get()) < 0) {
         return BERTH_SYS_ERROR("apply layer {}: syncfs {}", chain.string(), tmp);
@@ -345,6 +407,39 @@ Result<LayerInfo> LayerStore::apply(const std::optional<Digest>& parent_chain, i
     drop_tmp.release();
     if (opts_.durable) BERTH_TRY_CTX(fsync_dir(dir_), "apply layer {}", chain.string());
     return li;
+}
+
+Result<Digest> LayerStore::write_tar(const Digest& chain, int out_fd) const {
+    auto li = BERTH_TRY_CTX(info(chain), "write tar");
+    std::string ldir = path_join(dir_, chain.hex());
+    std::string diff = path_join(ldir, "diff");
+    std::string split_path = path_join(ldir, kTarSplitName);
+    Digest got = digest_of("");
+    UniqueFd split(::open(split_path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (split) {
+        got = BERTH_TRY_CTX(archive::write_from_split(split.get(), diff, out_fd), "layer {}",
+                            chain.string());
+    } else if (errno == ENOENT) {
+        // Unpacked before splits were recorded: write_layer() is deterministic, so this is the
+        // original tar exactly when the layer was made by write_layer() (commit, build, import
+        // of Berth's own output); the digest check below tells.
+        Sha256 h;
+        archive::DiffOptions o;
+        o.on_uncompressed = [&h](std::string_view b) -> Result<void> {
+            h.update(b);
+            return {};
+        };
+        BERTH_TRY_CTX(archive::write_layer(diff, out_fd, o), "layer {}: write tar", chain.string());
+        got = h.finish();
+    } else {
+        return BERTH_SYS_ERROR("layer {}: open {}", chain.string(), split_path);
+    }
+    if (got != li.diff_id) {
+        return make_error(Errc::Internal,
+                          "layer {}: reproduced tar has digest {}, expected diff ID {}",
+                          chain.string(), got.string(), li.diff_id.string());
+    }
+    return got;
 }
 
 Result<uint64_t> LayerStore::adjust_refs(const Digest& chain, int delta) const {

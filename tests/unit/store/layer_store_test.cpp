@@ -10,8 +10,12 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <sys/mman.h>
+
+#include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "berth/archive/tar.hpp"
@@ -553,6 +557,207 @@ TEST_F(LayerStoreTest, AppendFormMountsAsRoot) {
     });
     if (rc == 77) GTEST_SKIP() << "kernel has no lowerdir+ (Linux < 6.8)";
     EXPECT_EQ(rc, 0);
+}
+
+// --- write_tar: the exact layer tar back from diff/ and tar-split --------------------------------
+
+std::string fd_contents(int fd) {
+    std::string out;
+    char buf[65536];
+    ::lseek(fd, 0, SEEK_SET);
+    for (;;) {
+        ssize_t n = ::read(fd, buf, sizeof buf);
+        if (n <= 0) break;
+        out.append(buf, static_cast<size_t>(n));
+    }
+    return out;
+}
+
+int run_sh(const std::string& cmd) {
+    int r = std::system(cmd.c_str());
+    return WIFEXITED(r) ? WEXITSTATUS(r) : -1;
+}
+
+// write_tar of `chain` into memory.
+Result<Digest> write_tar_to(const LayerStore& s, const Digest& chain, std::string* out) {
+    UniqueFd fd(::memfd_create("berth-test-tar", MFD_CLOEXEC));
+    EXPECT_TRUE(fd.valid());
+    auto r = s.write_tar(chain, fd.get());
+    *out = fd_contents(fd.get());
+    return r;
+}
+
+TEST_F(LayerStoreTest, WriteTarGivesBackTheAppliedTar) {
+    auto s = open_store(false);
+    auto chain = three_layers(s);  // plain, gzip and zstd inputs
+    ASSERT_EQ(chain.size(), 3u);
+    for (const auto& c : chain) {
+        auto li = s.info(c);
+        ASSERT_TRUE(li) << li.error().what();
+        EXPECT_TRUE(path_exists(root_ + "/layers/" + c.hex() + "/tar-split"));
+        std::string tar;
+        auto d = write_tar_to(s, c, &tar);
+        ASSERT_TRUE(d) << d.error().what();
+        EXPECT_EQ(*d, li->diff_id);
+        EXPECT_EQ(digest_of(tar), li->diff_id);
+        EXPECT_EQ(tar.size(), li->tar_size);
+        EXPECT_GT(li->tar_size, 0u);
+    }
+    // The first layer was a plain tar: byte for byte the same file.
+    std::string tar;
+    ASSERT_TRUE(write_tar_to(s, chain[0], &tar));
+    EXPECT_EQ(tar, *read_file(tmp_ + "/src-a.tar"));
+    // tar_size survives a reopen (meta.json).
+    auto s2 = open_store(false);
+    EXPECT_EQ(s2.info(chain[0])->tar_size, tar.size());
+}
+
+TEST_F(LayerStoreTest, WriteTarOfGnuTarGzipLayer) {
+    auto s = open_store(false);
+    std::string src = src_dir("gnu");
+    std::string deep = src;
+    for (int i = 0; i < 3; ++i) deep += "/a-directory-name-of-some-length-" + std::to_string(i);
+    put(deep + "/" + std::string(90, 'f'), "deep file\n");
+    put(src + "/etc/passwd", "root:x:0:0:root:/root:/bin/sh\n");
+    ASSERT_EQ(::link((src + "/etc/passwd").c_str(), (src + "/etc/passwd-").c_str()), 0);
+    ASSERT_EQ(::symlink("passwd", (src + "/etc/pw").c_str()), 0);
+    put(src + "/big", std::string(5 << 20, 'b'));
+    {
+        UniqueFd f(::open((src + "/sparse").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
+        ASSERT_EQ(::pwrite(f.get(), "x", 1, 3 << 20), 1);
+    }
+    for (const char* fmt : {"gnu", "pax"}) {
+        std::string tgz = tmp_ + "/gnu-" + fmt + ".tgz";
+        ASSERT_EQ(run_sh("tar -C " + src + " --format=" + fmt + " -S -czf " + tgz +
+                         " . && gzip -dc " + tgz + " > " + tmp_ + "/plain.tar"),
+                  0);
+        std::string plain = *read_file(tmp_ + "/plain.tar");
+        auto li = apply_file(s, std::nullopt, tgz, digest_of(plain));
+        ASSERT_TRUE(li) << li.error().what();
+        EXPECT_EQ(li->tar_size, plain.size());
+        std::string tar;
+        auto d = write_tar_to(s, li->chain_id, &tar);
+        ASSERT_TRUE(d) << d.error().what();
+        EXPECT_EQ(*d, li->diff_id);
+        EXPECT_TRUE(tar == plain) << fmt;
+        // The split holds headers, not the 5 MiB of data.
+        struct stat st {};
+        ASSERT_EQ(::stat((root_ + "/layers/" + li->chain_id.hex() + "/tar-split").c_str(), &st), 0);
+        EXPECT_LT(st.st_size, 16 * 1024);
+        ASSERT_TRUE(s.remove(li->chain_id));
+    }
+}
+
+// tar --append writes a name twice; the later copy is what diff/ holds.
+TEST_F(LayerStoreTest, WriteTarOfTarWithRepeatedNames) {
+    auto s = open_store(false);
+    std::string src = src_dir("dup");
+    put(src + "/f", "first version of f\n");
+    put(src + "/g", "g\n");
+    std::string tar_path = tmp_ + "/dup.tar";
+    ASSERT_EQ(run_sh("tar -C " + src + " -cf " + tar_path + " f g"), 0);
+    put(src + "/f", "the second, longer, version of f\n");
+    ASSERT_EQ(run_sh("tar -C " + src + " -rf " + tar_path + " f"), 0);
+    std::string plain = *read_file(tar_path);
+
+    // From a file: read a second time to keep the overwritten payload inline.
+    auto li = apply_file(s, std::nullopt, tar_path);
+    ASSERT_TRUE(li) << li.error().what();
+    EXPECT_EQ(*read_file(s.diff_path(li->chain_id) + "/f"), "the second, longer, version of f\n");
+    std::string tar;
+    auto d = write_tar_to(s, li->chain_id, &tar);
+    ASSERT_TRUE(d) << d.error().what();
+    EXPECT_TRUE(tar == plain);
+    ASSERT_TRUE(s.remove(li->chain_id));
+
+    // From a pipe there is no second read: no split is kept, and write_tar says it cannot
+    // reproduce the tar rather than writing a different one silently.
+    int p[2];
+    ASSERT_EQ(::pipe2(p, O_CLOEXEC), 0);
+    UniqueFd rd(p[0]), wr(p[1]);
+    std::thread writer([&] {
+        const char* q = plain.data();
+        size_t n = plain.size();
+        while (n > 0) {
+            ssize_t w = ::write(wr.get(), q, n);
+            if (w <= 0) break;
+            q += w;
+            n -= static_cast<size_t>(w);
+        }
+        wr.reset();
+    });
+    auto li2 = s.apply(std::nullopt, rd.get());
+    writer.join();
+    ASSERT_TRUE(li2) << li2.error().what();
+    EXPECT_FALSE(path_exists(root_ + "/layers/" + li2->chain_id.hex() + "/tar-split"));
+    auto d2 = write_tar_to(s, li2->chain_id, &tar);
+    ASSERT_FALSE(d2);
+    EXPECT_EQ(d2.error().code, Errc::Internal);
+    EXPECT_NE(d2.error().msg.find("reproduced tar has digest"), std::string::npos)
+        << d2.error().what();
+}
+
+TEST_F(LayerStoreTest, WriteTarRefusesAChangedLayer) {
+    auto s = open_store(false);
+    std::string a = src_dir("a");
+    put(a + "/etc/config", "key=value\n");
+    Digest diff = digest_of("");
+    std::string tar_path = make_tar(a, &diff);
+    auto li = apply_file(s, std::nullopt, tar_path, diff);
+    ASSERT_TRUE(li) << li.error().what();
+    std::string target = s.diff_path(li->chain_id) + "/etc/config";
+    ASSERT_TRUE(atomic_write_file(target, "key=other value\n", 0644, Durability::Volatile));
+    std::string tar;
+    auto d = write_tar_to(s, li->chain_id, &tar);
+    ASSERT_FALSE(d);
+    EXPECT_EQ(d.error().code, Errc::Internal);
+    EXPECT_NE(d.error().msg.find("etc/config"), std::string::npos) << d.error().what();
+    EXPECT_NE(d.error().msg.find(li->chain_id.string()), std::string::npos) << d.error().what();
+
+    auto missing = s.write_tar(digest_of("no such layer"), 1);
+    ASSERT_FALSE(missing);
+    EXPECT_EQ(missing.error().code, Errc::NotFound);
+}
+
+TEST_F(LayerStoreTest, WriteTarWithoutSplitFallsBackToWriteLayer) {
+    auto s = open_store(false);
+    std::string a = src_dir("a");
+    put(a + "/bin/tool", "#!/bin/sh\necho hi\n");
+    put(a + "/etc/empty", "");
+    Digest diff = digest_of("");
+    std::string tar_path = make_tar(a, &diff);
+    auto li = apply_file(s, std::nullopt, tar_path, diff);
+    ASSERT_TRUE(li) << li.error().what();
+    std::string ldir = root_ + "/layers/" + li->chain_id.hex();
+    ASSERT_EQ(::unlink((ldir + "/tar-split").c_str()), 0);
+    // A meta.json from before tar_size existed.
+    std::string meta = *read_file(ldir + "/meta.json");
+    size_t at = meta.find(",\n  \"tar_size\"");  // the last key: its comma goes too
+    ASSERT_NE(at, std::string::npos);
+    meta.erase(at, meta.find('\n', at + 2) - at);
+    ASSERT_TRUE(atomic_write_file(ldir + "/meta.json", meta, 0644, Durability::Volatile));
+    auto old = s.info(li->chain_id);
+    ASSERT_TRUE(old) << old.error().what() << "\n" << meta;
+    EXPECT_EQ(old->tar_size, 0u);
+
+    std::string tar;
+    auto d = write_tar_to(s, li->chain_id, &tar);
+    ASSERT_TRUE(d) << d.error().what();
+    EXPECT_EQ(*d, diff);
+    EXPECT_EQ(tar, *read_file(tar_path));
+
+    // A GNU tar layer without its split cannot be re-created: refused, not silently different.
+    std::string g = src_dir("g");
+    put(g + "/f", "gnu\n");
+    ASSERT_EQ(run_sh("tar -C " + g + " --format=gnu -cf " + tmp_ + "/g.tar ."), 0);
+    auto gl = apply_file(s, std::nullopt, tmp_ + "/g.tar");
+    ASSERT_TRUE(gl) << gl.error().what();
+    ASSERT_EQ(::unlink((root_ + "/layers/" + gl->chain_id.hex() + "/tar-split").c_str()), 0);
+    auto gd = write_tar_to(s, gl->chain_id, &tar);
+    ASSERT_FALSE(gd);
+    EXPECT_EQ(gd.error().code, Errc::Internal);
+    EXPECT_NE(gd.error().msg.find("expected diff ID " + gl->diff_id.string()), std::string::npos)
+        << gd.error().what();
 }
 
 }  // namespace

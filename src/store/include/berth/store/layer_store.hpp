@@ -5,7 +5,11 @@
 //
 // Layout under the store's root:
 //   <root>/layers/<chain-hex>/diff/       the unpacked tree, whiteouts in overlayfs form
-//   <root>/layers/<chain-hex>/meta.json   {"chain_id","diff_id","parent","size","created"}
+//   <root>/layers/<chain-hex>/meta.json   {"chain_id","diff_id","parent","size","tar_size",
+//                                          "created"}
+//   <root>/layers/<chain-hex>/tar-split   what it takes to write the layer tar back byte for byte
+//                                         from diff/ (archive/tar_split.hpp); absent for layers
+//                                         unpacked before it existed
 //   <root>/layers/<chain-hex>/refs        reference count, decimal; absent means 0
 //   <root>/layers/tmp-<random>/           an apply (or a remove) in progress
 //   <root>/layers/.lock                   flock()ed around every read-modify-write of refs and
@@ -44,6 +48,9 @@ struct LayerInfo {
     uint64_t size = 0;             ///< bytes of the unpacked tree (file sizes, hard links once)
     std::time_t created = 0;       ///< when the layer was unpacked (seconds since the epoch)
     uint64_t refs = 0;             ///< current reference count
+    /// Length of the uncompressed layer tar (what write_tar() writes); 0 when unknown (layers
+    /// recorded before it was kept; an empty layer's tar is 0 bytes too).
+    uint64_t tar_size = 0;
 };
 
 /// A mount for someone else to perform (containerd's mount.Mount). `store` never mounts.
@@ -116,6 +123,17 @@ public:
     /// NotFound if `parent_chain` is not in the store. The reference count is not changed.
     [[nodiscard]] Result<LayerInfo> apply(const std::optional<Digest>& parent_chain, int tar_fd,
                                           std::optional<Digest> expected_diff_id = {}) const;
+
+    /// Writes the layer's uncompressed tar, exactly as it was applied (its sha256 is the diff
+    /// ID), to `out_fd` (borrowed; file, pipe or socket), and returns its digest. The payloads of
+    /// regular files come from diff/, everything else from the layer's tar-split. A layer without
+    /// tar-split (unpacked before it was recorded) is written by archive::write_layer(), which
+    /// gives the same bytes only if the layer was made by write_layer() in the first place.
+    /// NotFound if the layer is absent. Internal "layer <chain>: reproduced tar has digest X,
+    /// expected diff ID Y" (or naming the file) when diff/ was changed since it was unpacked:
+    /// part of the tar may have been written to `out_fd` by then, so a caller streaming to a
+    /// client must abort that stream, not append to it.
+    [[nodiscard]] Result<Digest> write_tar(const Digest& chain, int out_fd) const;
 
     /// The layer `diff_id` on top of `parent`, if already unpacked (NotFound otherwise).
     [[nodiscard]] Result<LayerInfo> lookup(const std::optional<Digest>& parent,

@@ -1,0 +1,295 @@
+#!/usr/bin/env bash
+# bench/images: image import and save, berthd against the floor (tar) and Debian's dockerd 20.10,
+# side by side in one hyperfine run per group, on two data sets:
+#   - big:   one layer holding a single 200 MiB file of random data (head -c from /dev/urandom);
+#   - small: one layer of 20,000 files of 1-4 KiB in 200 directories.
+# Rows:
+#   import: `berth import X.tar` | `tar -x` of the same tar into a fresh directory on the same
+#           filesystem as the daemons' data roots (the floor) | `docker import` into dockerd;
+#           every run starts clean (--prepare: rmi -f + image prune -f, or rm -rf of the tar
+#           directory, then sync), so each import really unpacks;
+#   save:   `berth save -o` | `tar -c` of the unpacked tree (the floor) | `docker save -o`.
+# Then idle RSS (VmRSS from /proc/<pid>/status) of berthd, and of dockerd + its containerd, right
+# after start and after the runs; the medians; the ratios berth/tar and berth/dockerd.
+# Targets (issue 4): import and save within 1.2x of tar; idle berthd under 10 MiB.
+#
+#   sudo bench/images/run.sh [--runs N] [--warmup N] [--out DIR] [--data DIR] [--no-dockerd]
+# Environment: BENCH_RUNS (default 3), BENCH_WARMUP (default 1), BENCH_OUT, BENCH_DATA (keep the
+# generated tars there and reuse them next time), BERTH_COMPAT_BERTHD (default build/bin/berthd),
+# BERTH_CLI (default build/bin/berth; the docker CLI 28 drives berthd while it is missing),
+# BERTH_COMPAT_DOCKER_CLI (docker CLI 28 for dockerd).
+# berthd or dockerd missing: that side is skipped with a message. Needs hyperfine, jq, and for
+# dockerd Debian's docker.io (apt-get install --no-install-recommends docker.io; see
+# tests/compat/lib/daemon.sh for how it is kept off the host's network).
+#
+# Caches stay warm (the machine is shared: no drop_caches); the tars are read once before the
+# runs. The daemons run through tests/compat/lib/daemon.sh: private roots, sockets, mount and
+# network namespaces, stopped and removed on exit.
+# Noise: the small-file imports are all file creation in ext4 (openat(O_CREAT) ~0.3 ms a file on
+# our virtual disks, against 20,000 files) and swing 3-5x between runs when other work writes to
+# the same disk; hyperfine runs each command's runs back to back, so a busy minute can favour one
+# contender. Compare min times as well, and use --runs 10 on an idle machine for figures to quote.
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=SCRIPTDIR/../../scripts/common.sh
+source "$here/../../scripts/common.sh"
+# shellcheck source=SCRIPTDIR/../../tests/compat/lib/daemon.sh
+source "$BERTH_REPO/tests/compat/lib/daemon.sh"
+
+runs=${BENCH_RUNS:-3}
+warmup=${BENCH_WARMUP:-1}
+out_dir=${BENCH_OUT:-}
+data_dir=${BENCH_DATA:-}
+with_dockerd=1
+while (($#)); do
+    case "$1" in
+        --runs) runs=$2; shift 2 ;;
+        --warmup) warmup=$2; shift 2 ;;
+        --out) out_dir=$2; shift 2 ;;
+        --data) data_dir=$2; shift 2 ;;
+        --no-dockerd) with_dockerd=0; shift ;;
+        -h | --help) sed -n '2,31p' "$0"; exit 0 ;;
+        *) berth_die "unknown argument $1 (see --help)" ;;
+    esac
+done
+berth_require_root
+for tool in hyperfine jq tar sync curl unshare; do
+    command -v "$tool" >/dev/null || berth_die "$tool missing: run scripts/install-deps.sh"
+done
+[[ -x /usr/bin/python3 ]] || berth_die "/usr/bin/python3 missing (makes the small-files tar)"
+
+tmp=$(mktemp -d /tmp/berth-bench-images.XXXXXX)
+compat_cleanup_hook() { rm -rf "$tmp"; }
+compat_daemon_init
+
+# --- data ----------------------------------------------------------------------------------
+[[ -n "$data_dir" ]] || data_dir=$tmp/data
+mkdir -p "$data_dir"
+big=$data_dir/big.tar small=$data_dir/small.tar
+if [[ ! -s "$big" ]]; then
+    echo "bench: making $big (one 200 MiB file of random data)"
+    mkdir -p "$tmp/mk"
+    head -c 200M /dev/urandom >"$tmp/mk/random.bin"
+    tar -C "$tmp/mk" --numeric-owner --owner=0 --group=0 -cf "$big.tmp" random.bin
+    mv "$big.tmp" "$big"
+    rm -rf "$tmp/mk"
+fi
+if [[ ! -s "$small" ]]; then
+    echo "bench: making $small (20,000 files of 1-4 KiB in 200 directories)"
+    # Written straight into the tar: no 20,000 files to create on disk just to pack them.
+    /usr/bin/python3 - "$small.tmp" <<'PY'
+import io, os, random, sys, tarfile
+rnd = random.Random(20000)
+with tarfile.open(sys.argv[1], 'w', format=tarfile.GNU_FORMAT) as t:
+    for d in range(200):
+        ti = tarfile.TarInfo(f'd{d:03d}')
+        ti.type, ti.mode, ti.mtime = tarfile.DIRTYPE, 0o755, 946684800
+        t.addfile(ti)
+        for f in range(100):
+            n = rnd.randint(1024, 4096)
+            ti = tarfile.TarInfo(f'd{d:03d}/f{f:03d}')
+            ti.size, ti.mode, ti.mtime = n, 0o644, 946684800
+            t.addfile(ti, io.BytesIO(os.urandom(n)))
+PY
+    mv "$small.tmp" "$small"
+fi
+cat "$big" "$small" >/dev/null   # into the page cache, for every contender alike
+
+# --- daemons -------------------------------------------------------------------------------
+sides=()   # berth dockerd, those that work
+berthd_bin=${BERTH_COMPAT_BERTHD:-$BERTH_BUILD_DIR/bin/berthd}
+berth_bin=${BERTH_CLI:-$BERTH_BUILD_DIR/bin/berth}
+declare -A cli pid rss_start rss_end root
+docker=$(compat_docker_cli || true)
+berth_client=$berth_bin
+if [[ ! -x "$berth_bin" && -n "$docker" ]]; then
+    # Until the berth CLI exists, berthd is driven by the docker CLI: the daemon is measured the same.
+    echo "bench: $berth_bin not built: berthd is driven by the docker CLI ($docker)"
+    berth_client=$docker
+fi
+if [[ -x "$berthd_bin" && -x "$berth_client" ]]; then
+    if compat_daemon_start berthd; then
+        sleep 1
+        pid[berth]=$COMPAT_PID root[berth]=$COMPAT_DATA_ROOT
+        cli[berth]="$berth_client -H $COMPAT_HOST"
+        rss_start[berth]=$(compat_rss_kib "$COMPAT_PID")
+        sides+=(berth)
+    else
+        echo "bench: berthd did not start: skipped"
+    fi
+else
+    echo "bench: berthd or the berth CLI not built ($berthd_bin, $berth_bin): skipped"
+fi
+if ((with_dockerd)); then
+    if [[ -z "$docker" ]]; then
+        echo "bench: docker CLI 28.x not found: dockerd skipped"
+    elif [[ ! -x "${BERTH_COMPAT_DOCKERD:-/usr/sbin/dockerd}" ]]; then
+        echo "bench: dockerd missing (apt-get install --no-install-recommends docker.io): skipped"
+    elif compat_daemon_start dockerd; then
+        sleep 1
+        pid[dockerd]=$COMPAT_PID root[dockerd]=$COMPAT_DATA_ROOT
+        cli[dockerd]="$docker -H $COMPAT_HOST"
+        sides+=(dockerd)
+    else
+        echo "bench: dockerd did not start: skipped"
+    fi
+fi
+
+# dockerd's RSS is its own plus its containerd child's.
+daemon_rss_kib() {  # daemon_rss_kib <side>
+    local p=${pid[$1]} total c
+    total=$(compat_rss_kib "$p")
+    if [[ "$1" == dockerd ]]; then
+        for c in $(compat_children "$p"); do
+            [[ "$(cat "/proc/$c/comm" 2>/dev/null)" == containerd ]] &&
+                total=$((total + $(compat_rss_kib "$c")))
+        done
+    fi
+    echo "$total"
+}
+[[ -n "${pid[dockerd]:-}" ]] && rss_start[dockerd]=$(daemon_rss_kib dockerd)
+
+# A side is measured only if import → inspect → save → rmi + prune really works and leaves the
+# data root empty again (otherwise "import" could skip the unpack in later runs).
+ok_sides=()
+for s in "${sides[@]}"; do
+    c=${cli[$s]}
+    before=$(du -sk "${root[$s]}" | cut -f1)
+    if ! err=$($c import "$small" bench/check:1 2>&1 && $c image inspect bench/check:1 2>&1 &&
+               $c save -o "$tmp/check.tar" bench/check:1 2>&1 && $c rmi -f bench/check:1 2>&1 &&
+               $c image prune -f 2>&1); then
+        echo "bench: $s: import/inspect/save/rmi of a test image failed: skipped"
+        tail -8 <<<"$err" | sed 's/^/    /'
+        continue
+    fi
+    rm -f "$tmp/check.tar"
+    after=$(du -sk "${root[$s]}" | cut -f1)
+    if ((after - before > 20 * 1024)); then
+        echo "bench: warning: $s keeps $(((after - before) / 1024)) MiB after rmi -f + image prune -f;" \
+             "its import may not unpack again in every run"
+    fi
+    ok_sides+=("$s")
+done
+
+floor=$tmp/floor
+mkdir -p "$floor" "$tmp/out"
+if [[ -n "${root[berth]:-}" ]] && [[ "$(stat -c %d "$floor")" != "$(stat -c %d "${root[berth]}")" ]]; then
+    echo "bench: warning: the tar floor ($floor) is not on berthd's data root's filesystem"
+fi
+
+echo
+echo "bench/images: $(uname -r), $(nproc) CPUs, data root and floor on $(df --output=fstype "$floor" | tail -1) ($(df --output=source "$floor" | tail -1))"
+echo "  big: $(du -h "$big" | cut -f1) in one file; small: 20,000 files, $(du -h "$small" | cut -f1) tar"
+for s in "${ok_sides[@]}"; do
+    case $s in
+        berth) echo "  berth: $berthd_bin, CLI $berth_client" ;;
+        dockerd) echo "  dockerd: $(${cli[dockerd]} version --format '{{.Server.Version}}') (overlay2), CLI $docker" ;;
+    esac
+done
+echo "  $runs runs after $warmup warm-up runs each; page cache warm"
+load=$(cut -d' ' -f1 /proc/loadavg)
+echo "  load average at start: $load"
+if awk -v l="$load" -v n="$(nproc)" 'BEGIN { exit !(l > n / 2) }'; then
+    echo "  warning: the machine is busy; medians will be noisy (re-run when idle)"
+fi
+
+style=()
+[[ -t 1 ]] || style=(--style basic)
+hf() {  # hf <json> <hyperfine args...>
+    local json=$1
+    shift
+    hyperfine -N "${style[@]}" --warmup "$warmup" --runs "$runs" --export-json "$json" "$@" </dev/null
+}
+
+# --- import --------------------------------------------------------------------------------
+has() { [[ " ${ok_sides[*]} " == *" $1 "* ]]; }
+# clean <side> <set>: what runs before each import: no image, no layer, nothing left to write.
+clean() { echo "sh -c '${cli[$1]} rmi -f bench/$2:1 >/dev/null 2>&1; ${cli[$1]} image prune -f >/dev/null; sync'"; }
+cmds=()
+for set in big small; do
+    tarf=$data_dir/$set.tar
+    if has berth; then
+        cmds+=(--prepare "$(clean berth "$set")" -n "berth import $set" "${cli[berth]} import $tarf bench/$set:1")
+    fi
+    cmds+=(--prepare "sh -c 'rm -rf $floor/$set && mkdir $floor/$set && sync'"
+           -n "tar -x $set" "tar -C $floor/$set -xf $tarf")
+    if has dockerd; then
+        cmds+=(--prepare "$(clean dockerd "$set")" -n "dockerd import $set" "${cli[dockerd]} import $tarf bench/$set:1")
+    fi
+done
+echo
+hf "$tmp/import.json" "${cmds[@]}"
+
+# --- save ----------------------------------------------------------------------------------
+# The images and the unpacked trees are those the last import runs left.
+cmds=()
+for set in big small; do
+    for s in berth tar dockerd; do
+        [[ $s == tar ]] || has "$s" || continue
+        o=$tmp/out/$s-$set.tar
+        if [[ $s == tar ]]; then
+            cmds+=(--prepare "sh -c 'rm -f $o; sync'" -n "tar -c $set" "tar -C $floor/$set -cf $o .")
+        else
+            cmds+=(--prepare "sh -c 'rm -f $o; sync'" -n "$s save $set" "${cli[$s]} save -o $o bench/$set:1")
+        fi
+    done
+done
+echo
+hf "$tmp/save.json" "${cmds[@]}"
+jq -s '{results: (.[0].results + .[1].results)}' "$tmp/import.json" "$tmp/save.json" >"$tmp/hyperfine.json"
+
+# --- RSS after the runs (give the daemons a moment to go idle) ------------------------------
+sleep 2
+for s in "${ok_sides[@]}"; do rss_end[$s]=$(daemon_rss_kib "$s"); done
+
+# --- table and ratios ----------------------------------------------------------------------
+median_of() { jq -r --arg c "$1" '.results[] | select(.command == $c) | .median' "$tmp/hyperfine.json"; }
+echo
+printf '%-22s %10s %10s %10s %10s\n' benchmark "mean s" "median s" "stddev s" "min s"
+jq -r '.results[] | [.command, .mean, .median, (.stddev // 0), .min] | @tsv' "$tmp/hyperfine.json" |
+    while IFS=$'\t' read -r cmd mean median stddev min; do
+        awk -v c="$cmd" -v a="$mean" -v m="$median" -v s="$stddev" -v l="$min" \
+            'BEGIN { printf "%-22s %10.3f %10.3f %10.3f %10.3f\n", c, a, m, s, l }'
+    done
+echo
+echo "idle RSS (VmRSS, MiB)          after start   after the runs"
+mib() { [[ -n "$1" ]] && awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }' || echo -; }
+for s in "${ok_sides[@]}"; do
+    label=$s
+    [[ $s == berth ]] && label=berthd
+    [[ $s == dockerd ]] && label="dockerd + containerd"
+    printf '  %-28s %11s   %14s\n' "$label" "$(mib "${rss_start[$s]:-}")" "$(mib "${rss_end[$s]:-}")"
+done
+echo
+echo "ratios of medians (< 1 means the first is faster; target berth/tar <= 1.2):"
+ratio() {  # ratio <a> <b> <label>
+    local a b
+    a=$(median_of "$1") b=$(median_of "$2")
+    [[ -n "$a" && -n "$b" ]] || return 0
+    awk -v a="$a" -v b="$b" -v l="$3" 'BEGIN { printf "  %-34s %6.2f\n", l, a / b }'
+}
+for op in import save; do
+    [[ $op == import ]] && floor_op="tar -x" || floor_op="tar -c"
+    for set in big small; do
+        ratio "berth $op $set" "$floor_op $set" "berth/tar ($op $set)"
+        ratio "berth $op $set" "dockerd $op $set" "berth/dockerd ($op $set)"
+        ratio "dockerd $op $set" "$floor_op $set" "dockerd/tar ($op $set)"
+    done
+done
+if [[ -n "${rss_end[berth]:-}" ]]; then
+    if [[ -n "${rss_end[dockerd]:-}" ]]; then
+        awk -v a="${rss_end[berth]}" -v b="${rss_end[dockerd]}" \
+            'BEGIN { printf "  %-34s %6.3f\n", "berthd/(dockerd+containerd) idle RSS", a / b }'
+    fi
+    awk -v a="${rss_start[berth]:-0}" -v b="${rss_end[berth]}" 'BEGIN {
+        printf "  idle berthd RSS (target < 10 MiB): %.1f MiB after start (%s), %.1f MiB after the runs (%s)\n",
+               a / 1024, a < 10240 ? "met" : "MISSED", b / 1024, b < 10240 ? "met" : "MISSED" }'
+else
+    echo "  (berthd not measured: no berth ratios)"
+fi
+
+if [[ -n "$out_dir" ]]; then
+    mkdir -p "$out_dir"
+    cp "$tmp/hyperfine.json" "$out_dir/"
+    echo "results: $out_dir/hyperfine.json"
+fi

@@ -1,0 +1,107 @@
+// go-units and Go time formatting, reimplemented (docker prints every size and age this way).
+
+#include "units.hpp"
+
+#include <ctime>
+
+#include <cmath>
+#include <cstdio>
+
+#include <fmt/format.h>
+
+namespace berth::cli::format {
+
+namespace {
+
+// Go's %.*g: like C's, which also drops trailing zeros and switches to an exponent at the
+// same point; C writes at least two exponent digits, as Go does.
+std::string go_g(double v, int precision) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.*g", precision, v);
+    return buf;
+}
+
+std::string sized(double size, double base, const char* const* units, int n, int precision) {
+    int i = 0;
+    while (size >= base && i < n - 1) {
+        size /= base;
+        ++i;
+    }
+    return go_g(size, precision) + units[i];
+}
+
+}  // namespace
+
+std::string human_size(double bytes, int precision) {
+    static const char* const kUnits[] = {"B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"};
+    return sized(bytes, 1000.0, kUnits, 9, precision);
+}
+
+std::string bytes_size(double bytes) {
+    static const char* const kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB", "YiB"};
+    return sized(bytes, 1024.0, kUnits, 9, 4);
+}
+
+std::string human_duration(int64_t ns) {
+    int64_t seconds = ns / 1000000000;
+    if (seconds < 1) return "Less than a second";
+    if (seconds == 1) return "1 second";
+    if (seconds < 60) return fmt::format("{} seconds", seconds);
+    int64_t minutes = seconds / 60;
+    if (minutes == 1) return "About a minute";
+    if (minutes < 60) return fmt::format("{} minutes", minutes);
+    // d.Round(time.Hour): halves round away from zero.
+    int64_t hour_ns = 3600LL * 1000000000LL;
+    int64_t hours = (ns + hour_ns / 2) / hour_ns;
+    if (hours == 1) return "About an hour";
+    if (hours < 48) return fmt::format("{} hours", hours);
+    if (hours < 24 * 7 * 2) return fmt::format("{} days", hours / 24);
+    if (hours < 24 * 30 * 2) return fmt::format("{} weeks", hours / 24 / 7);
+    if (hours < 24 * 365 * 2) return fmt::format("{} months", hours / 24 / 30);
+    return fmt::format("{} years", ns / hour_ns / 24 / 365);
+}
+
+std::string created_since(int64_t unix_seconds, int64_t now_unix_seconds) {
+    if (unix_seconds == 0) return "N/A";
+    return human_duration((now_unix_seconds - unix_seconds) * 1000000000LL) + " ago";
+}
+
+std::string go_time_string(int64_t unix_seconds) {
+    time_t t = static_cast<time_t>(unix_seconds);
+    struct tm tm {};
+    localtime_r(&t, &tm);
+    char buf[128];
+    std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S %z %Z", &tm);
+    return buf;
+}
+
+bool parse_rfc3339(const std::string& s, int64_t& unix_seconds) {
+    int y, mo, d, h, mi, sec;
+    int used = 0;
+    if (std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &used) != 6)
+        return false;
+    size_t i = static_cast<size_t>(used);
+    if (i < s.size() && s[i] == '.') {
+        ++i;
+        while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
+    }
+    int64_t offset = 0;
+    if (i < s.size() && (s[i] == '+' || s[i] == '-')) {
+        int oh = 0, om = 0;
+        if (std::sscanf(s.c_str() + i + 1, "%2d:%2d", &oh, &om) != 2) return false;
+        offset = (oh * 3600 + om * 60) * (s[i] == '-' ? -1 : 1);
+    } else if (i >= s.size() || (s[i] != 'Z' && s[i] != 'z')) {
+        return false;
+    }
+    struct tm tm {};
+    tm.tm_year = y - 1900;
+    tm.tm_mon = mo - 1;
+    tm.tm_mday = d;
+    tm.tm_hour = h;
+    tm.tm_min = mi;
+    tm.tm_sec = sec;
+    unix_seconds = static_cast<int64_t>(timegm(&tm)) - offset;
+    return true;
+}
+
+}  // namespace berth::cli::format

@@ -1,0 +1,396 @@
+// The Engine API client over Boost.Beast, one connection per request (see client.hpp).
+
+#include "berth/api/client/client.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <limits>
+#include <strings.h>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/generic/stream_protocol.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
+
+#include "berth/common/strings.hpp"
+
+namespace berth::api::client {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = boost::beast::http;
+using json = nlohmann::json;
+using Socket = net::generic::stream_protocol::socket;
+
+namespace {
+
+constexpr std::string_view kUserAgent = "Berth-Client/0.1.0 (linux)";
+
+Errc errc_for_status(unsigned status) {
+    switch (status) {
+        case 400: return Errc::InvalidArgument;
+        case 401:
+        case 403: return Errc::PermissionDenied;
+        case 404: return Errc::NotFound;
+        case 409: return Errc::Conflict;
+        case 501: return Errc::Unsupported;
+        case 503: return Errc::Unavailable;
+        default: return Errc::Internal;
+    }
+}
+
+std::string query_escape(std::string_view s) {
+    static const char* const kHex = "0123456789ABCDEF";
+    std::string out;
+    for (unsigned char c : s) {
+        if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+            out += static_cast<char>(c);
+        } else if (c == ' ') {
+            out += '+';
+        } else {
+            out += '%';
+            out += kHex[c >> 4];
+            out += kHex[c & 15];
+        }
+    }
+    return out;
+}
+
+// Path segments keep '/', ':' and '@' (image names), escape the rest as Go's url.URL does.
+std::string path_escape(std::string_view s) {
+    static const char* const kHex = "0123456789ABCDEF";
+    std::string out;
+    for (unsigned char c : s) {
+        if (std::isalnum(c) || std::string_view("-_.~/:@!$&'()*+,;=").find(static_cast<char>(c)) != std::string_view::npos) {
+            out += static_cast<char>(c);
+        } else {
+            out += '%';
+            out += kHex[c >> 4];
+            out += kHex[c & 15];
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
+std::string encode_query(const Query& q) {
+    Query sorted = q;
+    std::stable_sort(sorted.begin(), sorted.end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::string out;
+    for (const auto& [k, v] : sorted) {
+        if (!out.empty()) out += '&';
+        out += query_escape(k);
+        out += '=';
+        out += query_escape(v);
+    }
+    return out;
+}
+
+int compare_versions(std::string_view a, std::string_view b) {
+    auto pa = split(a, '.'), pb = split(b, '.');
+    for (size_t i = 0; i < std::max(pa.size(), pb.size()); ++i) {
+        int64_t x = i < pa.size() ? parse_int(pa[i]).value_or(0) : 0;
+        int64_t y = i < pb.size() ? parse_int(pb[i]).value_or(0) : 0;
+        if (x != y) return x < y ? -1 : 1;
+    }
+    return 0;
+}
+
+Result<size_t> FdBodySource::read(char* buf, size_t n) {
+    while (true) {
+        ssize_t r = ::read(fd_, buf, n);
+        if (r >= 0) return static_cast<size_t>(r);
+        if (errno == EINTR) continue;
+        return BERTH_SYS_ERROR("read {}", name_);
+    }
+}
+
+std::string Response::header(std::string_view name) const {
+    for (const auto& [k, v] : headers)
+        if (k.size() == name.size() && strncasecmp(k.data(), name.data(), k.size()) == 0) return v;
+    return {};
+}
+
+Error daemon_error(unsigned status, std::string_view content_type, std::string_view body) {
+    std::string message;
+    if (content_type == "application/json" && !body.empty()) {
+        try {
+            auto j = json::parse(body);
+            if (j.is_object() && j.contains("message") && j["message"].is_string())
+                message = std::string(trim(j["message"].get<std::string>()));
+        } catch (const json::exception&) {
+            message = std::string(trim(body));
+        }
+    } else {
+        message = std::string(trim(body));
+    }
+    if (message.empty())
+        message = fmt::format("request returned {} {} for API route and version",
+                              status, http::obsolete_reason(static_cast<http::status>(status)));
+    return Error{errc_for_status(status), 0, "Error response from daemon: " + message};
+}
+
+struct Client::Impl {
+    net::io_context ioc;
+};
+
+Client::Client(Host host, std::string pinned_version)
+    : host_(std::move(host)), version_(std::move(pinned_version)), negotiated_(!version_.empty()),
+      impl_(std::make_unique<Impl>()) {}
+Client::~Client() = default;
+Client::Client(Client&&) noexcept = default;
+Client& Client::operator=(Client&&) noexcept = default;
+
+namespace {
+
+// One HTTP exchange on its own connection.
+class Connection {
+public:
+    explicit Connection(net::io_context& ioc) : sock_(ioc) {}
+
+    Result<void> connect(const Host& host) {
+        boost::system::error_code ec;
+        if (host.kind == Host::Kind::Unix) {
+            net::local::stream_protocol::endpoint ep(host.path);
+            sock_.connect(net::generic::stream_protocol::endpoint(ep), ec);
+        } else {
+            net::ip::tcp::resolver resolver(sock_.get_executor());
+            auto results = resolver.resolve(host.address, std::to_string(host.port), ec);
+            if (!ec) {
+                ec = net::error::host_not_found;
+                for (const auto& r : results) {
+                    boost::system::error_code e2;
+                    if (sock_.is_open()) sock_.close(e2);
+                    sock_.connect(net::generic::stream_protocol::endpoint(r.endpoint()), ec);
+                    if (!ec) break;
+                }
+            }
+        }
+        if (ec) return unreachable(host, ec);
+        return {};
+    }
+
+    static Unexpected unreachable(const Host& host, const boost::system::error_code& ec) {
+        Error e{Errc::Unavailable, 0,
+                fmt::format("Cannot connect to the Berth daemon at {}. Is the berth daemon running?",
+                            host.url)};
+        (void)ec;
+        return Unexpected(std::move(e));
+    }
+
+    Result<void> send(const Host& host, const std::string& target, const Request& req) {
+        boost::system::error_code ec;
+        auto set_common = [&](auto& m) {
+            m.method_string(req.method);
+            m.target(target);
+            m.version(11);
+            m.set(http::field::host, host.kind == Host::Kind::Unix ? std::string("api.moby.localhost")
+                                                                   : host.address + ":" + std::to_string(host.port));
+            m.set(http::field::user_agent, kUserAgent);
+            if (!req.content_type.empty()) m.set(http::field::content_type, req.content_type);
+            for (const auto& [k, v] : req.headers) m.set(k, v);
+        };
+        if (req.stream_body) {
+            http::request<http::empty_body> m;
+            set_common(m);
+            m.chunked(true);
+            http::request_serializer<http::empty_body> sr(m);
+            http::write_header(sock_, sr, ec);
+            if (ec) return write_failed(ec);
+            std::array<char, 64 * 1024> buf;
+            while (true) {
+                size_t n = BERTH_TRY(req.stream_body->read(buf.data(), buf.size()));
+                if (n == 0) break;
+                net::write(sock_, http::make_chunk(net::buffer(buf.data(), n)), ec);
+                // The daemon may answer (an error) and close before it read the whole body:
+                // stop sending and read its answer.
+                if (ec) return {};
+            }
+            net::write(sock_, http::make_chunk_last(), ec);
+            return {};
+        }
+        http::request<http::string_body> m;
+        set_common(m);
+        if (!req.body.empty() || req.method == "POST" || req.method == "PUT") {
+            m.body() = req.body;
+            m.prepare_payload();
+        }
+        http::write(sock_, m, ec);
+        if (ec) return write_failed(ec);
+        return {};
+    }
+
+    Result<Response> read_head(bool is_head) {
+        // No limit (save streams GiBs). Not boost::none: Beast 1.74 compares the length with
+        // the optional and a disengaged one counts as smaller than any length.
+        parser_.body_limit(std::numeric_limits<std::uint64_t>::max());
+        if (is_head) parser_.skip(true);
+        boost::system::error_code ec;
+        http::read_header(sock_, buf_, parser_, ec);
+        if (ec) return make_error(Errc::Unavailable, "read the daemon's answer: {}", ec.message());
+        Response r;
+        const auto& m = parser_.get();
+        r.status = m.result_int();
+        for (const auto& f : m) r.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
+        r.content_type = r.header("Content-Type");
+        return r;
+    }
+
+    Result<void> read_body(const std::function<Result<void>(std::string_view)>& on_data) {
+        std::array<char, 64 * 1024> chunk;
+        while (!parser_.is_done()) {
+            parser_.get().body().data = chunk.data();
+            parser_.get().body().size = chunk.size();
+            boost::system::error_code ec;
+            http::read(sock_, buf_, parser_, ec);
+            if (ec == http::error::need_buffer) ec = {};
+            if (ec) return make_error(Errc::Unavailable, "read the daemon's answer: {}", ec.message());
+            size_t n = chunk.size() - parser_.get().body().size;
+            if (n) BERTH_TRY(on_data(std::string_view(chunk.data(), n)));
+        }
+        return {};
+    }
+
+private:
+    static Unexpected write_failed(const boost::system::error_code& ec) {
+        return make_error(Errc::Unavailable, "send the request to the daemon: {}", ec.message());
+    }
+
+    Socket sock_;
+    beast::flat_buffer buf_;
+    http::response_parser<http::buffer_body> parser_;
+};
+
+}  // namespace
+
+Result<Ping> Client::ping() {
+    Request req;
+    req.method = "HEAD";
+    req.path = "/_ping";
+    req.versioned = false;
+    Response head;
+    auto r = call_stream(req, [](std::string_view) -> Result<void> { return {}; }, &head);
+    if (!r && r.error().code == Errc::Unavailable && head.status == 0) return Unexpected(r.error());
+    if (head.status != 200 && head.status != 500) {
+        req.method = "GET";
+        head = Response{};
+        r = call_stream(req, [](std::string_view) -> Result<void> { return {}; }, &head);
+        if (!r && head.status == 0) return Unexpected(r.error());
+    }
+    Ping p;
+    p.api_version = head.header("Api-Version");
+    p.os_type = head.header("Ostype");
+    p.experimental = head.header("Docker-Experimental") == "true";
+    return p;
+}
+
+Result<std::string> Client::api_version() {
+    if (negotiated_) return version_;
+    Ping p = BERTH_TRY(ping());
+    std::string v = p.api_version.empty() ? std::string(kFallbackApiVersion) : p.api_version;
+    if (compare_versions(v, kMaxApiVersion) > 0) v = std::string(kMaxApiVersion);
+    version_ = v;
+    negotiated_ = true;
+    return version_;
+}
+
+Result<void> Client::call_stream(const Request& req,
+                                 const std::function<Result<void>(std::string_view)>& on_data,
+                                 Response* head) {
+    std::string target;
+    if (req.versioned) target = "/v" + BERTH_TRY(api_version());
+    target += path_escape(req.path);
+    if (!req.query.empty()) target += "?" + encode_query(req.query);
+
+    Connection conn(impl_->ioc);
+    BERTH_TRY(conn.connect(host_));
+    BERTH_TRY(conn.send(host_, target, req));
+    Response r = BERTH_TRY(conn.read_head(req.method == "HEAD"));
+    if (head) *head = r;
+    if (r.status / 100 != 2 && r.status != 304) {
+        std::string body;
+        (void)conn.read_body([&](std::string_view d) -> Result<void> {
+            if (body.size() < (1 << 20)) body.append(d);
+            return {};
+        });
+        return Unexpected(daemon_error(r.status, r.content_type, body));
+    }
+    return conn.read_body(on_data);
+}
+
+Result<Response> Client::call(const Request& req) {
+    Response r;
+    std::string body;
+    BERTH_TRY(call_stream(req, [&](std::string_view d) -> Result<void> {
+        body.append(d);
+        return {};
+    }, &r));
+    r.body = std::move(body);
+    return r;
+}
+
+Result<json> Client::call_json(const Request& req) {
+    Response r = BERTH_TRY(call(req));
+    try {
+        return json::parse(r.body);
+    } catch (const json::exception& e) {
+        return make_error(Errc::InvalidArgument, "decode the daemon's answer to {} {}: {}", req.method,
+                          req.path, e.what());
+    }
+}
+
+Result<void> Client::call_json_lines(const Request& req,
+                                     const std::function<Result<void>(const json&)>& on_message,
+                                     Response* head) {
+    std::string pending;
+    auto flush_line = [&](std::string_view line) -> Result<void> {
+        if (trim(line).empty()) return {};
+        json j;
+        try {
+            j = json::parse(line);
+        } catch (const json::exception& e) {
+            return make_error(Errc::InvalidArgument, "decode a message from the daemon's {} {} stream: {}",
+                              req.method, req.path, e.what());
+        }
+        return on_message(j);
+    };
+    auto on_data = [&](std::string_view d) -> Result<void> {
+        pending.append(d);
+        size_t start = 0;
+        while (true) {
+            size_t nl = pending.find('\n', start);
+            if (nl == std::string::npos) break;
+            BERTH_TRY(flush_line(std::string_view(pending).substr(start, nl - start)));
+            start = nl + 1;
+        }
+        pending.erase(0, start);
+        return {};
+    };
+    BERTH_TRY(call_stream(req, on_data, head));
+    return flush_line(pending);
+}
+
+Result<void> Client::call_to_fd(const Request& req, int fd) {
+    return call_stream(req, [fd](std::string_view d) -> Result<void> {
+        while (!d.empty()) {
+            ssize_t n = ::write(fd, d.data(), d.size());
+            if (n < 0) {
+                if (errno == EINTR) continue;
+                return BERTH_SYS_ERROR("write the daemon's answer");
+            }
+            d.remove_prefix(static_cast<size_t>(n));
+        }
+        return {};
+    });
+}
+
+}  // namespace berth::api::client

@@ -1,0 +1,149 @@
+#pragma once
+// The Engine API client the berth CLI uses: synchronous HTTP/1.1 over a unix or TCP socket
+// (Boost.Beast), with the docker CLI's version negotiation and error wording.
+//
+// Every call opens its own connection: a CLI run makes a handful of requests, and a fresh
+// connection per request keeps streamed and hijacked requests (attach, exec: the containers
+// issue) simple, since such a connection is never reused. A hijack call will take the
+// connection from the response parser after the 101 answer; Connection in client.cpp is the
+// place it lives.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "berth/api/client/host.hpp"
+#include "berth/common/result.hpp"
+
+namespace berth::api::client {
+
+/// The newest API version this client speaks (it lowers it to the daemon's).
+inline constexpr std::string_view kMaxApiVersion = "1.44";
+/// The version assumed when the daemon's ping has no Api-Version header (docker's fallback).
+inline constexpr std::string_view kFallbackApiVersion = "1.24";
+
+/// Query parameters in order; repeated keys allowed ("names=a&names=b").
+using Query = std::vector<std::pair<std::string, std::string>>;
+
+/// Encodes a query as Go's url.Values.Encode does: keys sorted (stable), QueryEscape'd values.
+std::string encode_query(const Query& q);
+
+/// Compares two "X.Y" API versions: <0, 0, >0.
+int compare_versions(std::string_view a, std::string_view b);
+
+/// A request body produced piece by piece (import and load upload hundreds of MiB), sent with
+/// chunked transfer encoding.
+class BodySource {
+public:
+    virtual ~BodySource() = default;
+    /// Fills up to `n` bytes of `buf`; returns 0 at the end of the body.
+    [[nodiscard]] virtual Result<size_t> read(char* buf, size_t n) = 0;
+};
+
+/// A BodySource over a file descriptor it does not own (a file, or stdin).
+class FdBodySource final : public BodySource {
+public:
+    explicit FdBodySource(int fd, std::string name) : fd_(fd), name_(std::move(name)) {}
+    [[nodiscard]] Result<size_t> read(char* buf, size_t n) override;
+
+private:
+    int fd_;
+    std::string name_;
+};
+
+/// One API request. `path` is without the version prefix ("/images/json"); the client adds
+/// "/v<negotiated>" unless `versioned` is false (ping).
+struct Request {
+    std::string method = "GET";
+    std::string path;
+    Query query;
+    std::string body;                     ///< sent as is when not empty (and no stream_body)
+    std::string content_type;             ///< "application/json" when body is JSON
+    BodySource* stream_body = nullptr;    ///< if set: sent chunked, body is ignored
+    std::vector<std::pair<std::string, std::string>> headers;  ///< extra headers
+    bool versioned = true;
+};
+
+/// A response whose body was read whole.
+struct Response {
+    unsigned status = 0;
+    std::string content_type;
+    std::vector<std::pair<std::string, std::string>> headers;
+    std::string body;
+
+    /// The value of header `name` (case-insensitive), or "".
+    [[nodiscard]] std::string header(std::string_view name) const;
+};
+
+/// What the daemon's /_ping says.
+struct Ping {
+    std::string api_version;  ///< "" when the daemon sent none
+    std::string os_type;
+    bool experimental = false;
+};
+
+/// Builds the error for a non-2xx answer as the docker client does: the JSON `message` when
+/// Content-Type is exactly application/json, else the body text, as
+/// "Error response from daemon: <message>"; the category follows the status (404 NotFound,
+/// 409 Conflict, 400 InvalidArgument, 401/403 PermissionDenied, 501 Unsupported,
+/// 503 Unavailable, otherwise Internal).
+Error daemon_error(unsigned status, std::string_view content_type, std::string_view body);
+
+/// A client for one daemon. Not thread-safe; cheap to create.
+class Client {
+public:
+    /// `pinned_version` (e.g. from DOCKER_API_VERSION) skips negotiation when not empty.
+    explicit Client(Host host, std::string pinned_version = "");
+    ~Client();
+    Client(Client&&) noexcept;
+    Client& operator=(Client&&) noexcept;
+
+    /// The daemon's address.
+    [[nodiscard]] const Host& host() const { return host_; }
+
+    /// HEAD /_ping (GET when the answer is neither 200 nor 500). Unavailable with
+    /// "Cannot connect to the Berth daemon at <url>. Is the berth daemon running?" when the
+    /// socket can't be reached.
+    [[nodiscard]] Result<Ping> ping();
+
+    /// The version used for requests: negotiated on first use (min of the daemon's and
+    /// kMaxApiVersion; kFallbackApiVersion if the daemon didn't say), or the pinned one.
+    [[nodiscard]] Result<std::string> api_version();
+
+    /// Sends a request and reads the whole answer. Non-2xx (except 304) answers become
+    /// daemon_error(); transport failures are Unavailable.
+    [[nodiscard]] Result<Response> call(const Request& req);
+
+    /// call() and parse the body as JSON (InvalidArgument naming the route if it isn't JSON).
+    [[nodiscard]] Result<nlohmann::json> call_json(const Request& req);
+
+    /// Sends a request and hands the body to `on_data` as it arrives (progress streams, save).
+    /// A failing on_data stops the transfer and its error is returned. `head` receives the
+    /// status and headers (body empty) when not null.
+    [[nodiscard]] Result<void> call_stream(const Request& req,
+                                           const std::function<Result<void>(std::string_view)>& on_data,
+                                           Response* head = nullptr);
+
+    /// call_stream() split into newline-separated JSON values (pull/import/load progress).
+    [[nodiscard]] Result<void> call_json_lines(const Request& req,
+                                               const std::function<Result<void>(const nlohmann::json&)>& on_message,
+                                               Response* head = nullptr);
+
+    /// call_stream() written to `fd` (save to a file or stdout).
+    [[nodiscard]] Result<void> call_to_fd(const Request& req, int fd);
+
+private:
+    struct Impl;
+    Host host_;
+    std::string version_;
+    bool negotiated_ = false;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace berth::api::client

@@ -1,0 +1,141 @@
+#pragma once
+// What the API routes need from the engine, one interface per router as in moby
+// (api/server/router/*/backend.go). The routes see only these; the daemon implements them in
+// engine_backend.cpp, the tests with fakes. Every method may be called from several
+// connection threads at once. Errors are berth::Error; their Errc decides the HTTP status
+// (http_status.hpp), their message is shown to the user ("No such image: busybox:latest").
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "berth/api/server/filters.hpp"
+#include "berth/api/server/io.hpp"
+#include "berth/api/server/progress.hpp"
+#include "berth/api/types/events.hpp"
+#include "berth/api/types/image.hpp"
+#include "berth/api/types/system.hpp"
+#include "berth/common/result.hpp"
+
+namespace berth::api {
+
+/// A live view of the event log for one /events client.
+class EventSubscription {
+public:
+    virtual ~EventSubscription() = default;
+
+    enum class Wait { Event, Timeout, Ended };
+
+    /// Waits up to `timeout` for the next event. First come the buffered events at or after
+    /// `since` (oldest first), then live ones. Returns Event (with `out` set), Timeout, or
+    /// Ended when the backend will send no more (shutdown). The route stops by itself at
+    /// `until`, on client disconnect and on server stop, checking between calls, so keep the
+    /// wait short enough for that (the route passes at most 500 ms).
+    [[nodiscard]] virtual Wait next(std::chrono::milliseconds timeout,
+                                    types::EventMessage& out) = 0;
+};
+
+/// What /events asks for. The route applies `filters` and `until` itself (event_filter.hpp),
+/// so a backend may ignore them; it must honour `since` (replay from its ring buffer).
+struct EventQuery {
+    std::optional<int64_t> since_ns;  ///< replay buffered events at or after this time
+    std::optional<int64_t> until_ns;  ///< stop after this time
+    Filters filters;
+};
+
+/// /info, /version, /system/df, /events, /berth/system/check.
+class SystemBackend {
+public:
+    virtual ~SystemBackend() = default;
+
+    /// GET /version. api_version/min_api_version may be left empty (the route fills them).
+    [[nodiscard]] virtual Result<types::Version> version() = 0;
+
+    /// GET /info. server_version may be left empty (the route fills it).
+    [[nodiscard]] virtual Result<types::Info> info() = 0;
+
+    /// GET /system/df: the parts in `parts` (others may be left empty).
+    [[nodiscard]] virtual Result<types::DiskUsage> disk_usage(
+        const types::DiskUsageOptions& parts) = 0;
+
+    /// GET /events: a subscription that first replays buffered events since q.since_ns.
+    [[nodiscard]] virtual Result<std::unique_ptr<EventSubscription>> subscribe_events(
+        const EventQuery& q) = 0;
+
+    /// POST /berth/system/check?repair=0|1: checks the stores (blobs, layers, metadata) and,
+    /// with `repair`, fixes what it can.
+    [[nodiscard]] virtual Result<types::SystemCheckReport> system_check(bool repair) = 0;
+};
+
+/// Parameters of POST /images/create?fromSrc=- (import a rootfs tar as a one-layer image).
+struct ImportParams {
+    std::string from_src;              ///< "-" (the request body); URLs are refused by the route
+    std::string repo;                  ///< "" (untagged) or a repository, possibly with ":tag"
+    std::string tag;                   ///< "" or a tag
+    std::string message;               ///< the history comment
+    std::vector<std::string> changes;  ///< Dockerfile instructions: "CMD ["sh"]", "ENV A=1"
+    std::string platform;              ///< "" or "os[/arch[/variant]]"
+};
+
+/// GET /images/json options.
+struct ImageListOptions {
+    bool all = false;  ///< include intermediate images
+    Filters filters;   ///< validated: dangling, label, before, since, reference, until
+    bool shared_size = false;
+    bool digests = false;
+};
+
+/// The image routes.
+class ImageBackend {
+public:
+    virtual ~ImageBackend() = default;
+
+    /// GET /images/json. Errors: InvalidArgument for a bad filter value.
+    [[nodiscard]] virtual Result<std::vector<types::ImageSummary>> list(
+        const ImageListOptions& opts) = 0;
+
+    /// GET /images/{name}/json. `name`: name[:tag], name@digest, sha256:<id>, short ID.
+    /// Errors: NotFound "No such image: <name>".
+    [[nodiscard]] virtual Result<types::ImageInspect> inspect(const std::string& name) = 0;
+
+    /// GET /images/{name}/history, newest first. Errors: NotFound.
+    [[nodiscard]] virtual Result<std::vector<types::HistoryItem>> history(
+        const std::string& name) = 0;
+
+    /// POST /images/{name}/tag?repo=&tag=: `repo` is e.g. "docker.io/library/b" or "b";
+    /// `tag` may be "" (latest). Errors: NotFound, InvalidArgument (bad reference).
+    [[nodiscard]] virtual Result<void> tag(const std::string& name, const std::string& repo,
+                                           const std::string& tag) = 0;
+
+    /// DELETE /images/{name}?force=&noprune=. Errors: NotFound, Conflict (moby's wording:
+    /// "conflict: unable to delete <12hex> (must be forced) - ...").
+    [[nodiscard]] virtual Result<std::vector<types::DeleteResponse>> remove(const std::string& name,
+                                                                            bool force,
+                                                                            bool noprune) = 0;
+
+    /// POST /images/prune. `filters` validated: dangling, label, label!, until.
+    [[nodiscard]] virtual Result<types::ImagesPruneReport> prune(const Filters& filters) = 0;
+
+    /// POST /images/create?fromSrc=-: reads the layer tar from `body` (maybe compressed),
+    /// creates the image and tags it. Progress goes to `progress` (may be nothing). Returns
+    /// the new image ID ("sha256:..."); the route writes the final {"status": id} line.
+    /// Errors: InvalidArgument (bad repo/tag/changes/tar), or what the stores say.
+    [[nodiscard]] virtual Result<std::string> import(BodyReader& body, const ImportParams& params,
+                                                     ProgressSink& progress) = 0;
+
+    /// GET /images/get?names=...: writes a docker-archive tar of `names` to `out` as it is
+    /// produced. Nothing may be written before all names are resolved, so that NotFound still
+    /// becomes a 404. Errors: NotFound, or the writer's Unavailable (client gone: stop).
+    [[nodiscard]] virtual Result<void> save(const std::vector<std::string>& names, Writer& out) = 0;
+
+    /// POST /images/load?quiet=: reads a docker-archive (or OCI layout) tar from `body` and
+    /// reports "Loaded image: <name>\n" / "Loaded image ID: sha256:...\n" through
+    /// progress.stream(). Errors: InvalidArgument for a bad archive.
+    [[nodiscard]] virtual Result<void> load(BodyReader& body, bool quiet,
+                                            ProgressSink& progress) = 0;
+};
+
+}  // namespace berth::api

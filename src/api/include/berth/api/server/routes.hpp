@@ -1,0 +1,19 @@
+#pragma once
+// Registration of the route groups. The backends are borrowed and must outlive the router.
+
+#include "berth/api/server/backend.hpp"
+#include "berth/api/server/router.hpp"
+
+namespace berth::api {
+
+/// GET|HEAD /_ping (needs no backend).
+void register_ping_routes(Router& router);
+
+/// /version, /info, /system/df, /events, POST /berth/system/check.
+void register_system_routes(Router& router, SystemBackend& backend);
+
+/// /images/json, /images/{name}/json|history|tag|get, DELETE /images/{name}, /images/prune,
+/// /images/create (import only; pull answers 501), /images/get, /images/load.
+void register_image_routes(Router& router, ImageBackend& backend);
+
+}  // namespace berth::api

@@ -1,0 +1,150 @@
+#include "berth/api/server/server.hpp"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <condition_variable>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include <boost/asio/basic_socket_acceptor.hpp>
+#include <boost/asio/generic/stream_protocol.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/socket_base.hpp>
+
+#include "berth/common/log.hpp"
+#include "connection.hpp"
+#include "listener.hpp"
+
+namespace berth::api {
+
+namespace net = boost::asio;
+using Protocol = net::generic::stream_protocol;
+using Acceptor = net::basic_socket_acceptor<Protocol>;
+
+struct Server::Impl {
+    explicit Impl(ServerOptions o) : options(std::move(o)) {}
+
+    ServerOptions options;
+    Router router;
+    net::io_context io;
+    std::vector<detail::ListenSocket> sockets;
+    std::vector<std::unique_ptr<Acceptor>> acceptors;
+
+    std::mutex mu;
+    std::condition_variable idle;
+    std::set<int> connections;  // fds of live connections, shut down by stop()
+    size_t threads = 0;
+    bool stopping = false;
+
+    void accept_next(Acceptor& a) {
+        a.async_accept([this, &a](const boost::system::error_code& ec, Protocol::socket sock) {
+            if (ec == net::error::operation_aborted) return;
+            if (!ec)
+                start_connection(std::move(sock));
+            else
+                BLOG_WARN("api: accept: {}", ec.message());
+            if (a.is_open()) accept_next(a);
+        });
+    }
+
+    void start_connection(Protocol::socket sock) {
+        boost::system::error_code ec;
+        int fd = sock.release(ec);
+        if (ec) return;
+        std::lock_guard lk(mu);
+        if (stopping) {
+            ::close(fd);
+            return;
+        }
+        try {
+            std::thread([this, fd] { connection_main(fd); }).detach();
+        } catch (const std::system_error& e) {
+            BLOG_ERROR("api: cannot start a connection thread: {}", e.what());
+            ::close(fd);
+            return;
+        }
+        connections.insert(fd);
+        ++threads;
+    }
+
+    void connection_main(int fd) {
+        detail::serve_connection(fd, router, options.info);
+        std::lock_guard lk(mu);
+        // Closed under the lock, after leaving the set, so stop() never shuts down a
+        // descriptor number that was reused by someone else.
+        connections.erase(fd);
+        ::close(fd);
+        --threads;
+        idle.notify_all();
+    }
+
+    void shutdown_connections() {
+        std::lock_guard lk(mu);
+        for (int fd : connections) ::shutdown(fd, SHUT_RDWR);
+    }
+};
+
+Server::Server(ServerOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
+
+Server::~Server() {
+    stop();
+    std::unique_lock lk(impl_->mu);
+    impl_->idle.wait(lk, [&] { return impl_->threads == 0; });
+    for (const auto& s : impl_->sockets)
+        if (!s.unix_path.empty()) ::unlink(s.unix_path.c_str());
+}
+
+Router& Server::router() noexcept {
+    return impl_->router;
+}
+
+Result<void> Server::listen() {
+    for (const auto& host : impl_->options.hosts) {
+        auto s =
+            detail::open_listener(host, impl_->options.socket_mode, impl_->options.socket_group);
+        if (!s) return Unexpected(std::move(s).error());
+        BLOG_INFO("api: listening on {}", s->address);
+        auto acc = std::make_unique<Acceptor>(impl_->io);
+        boost::system::error_code ec;
+        acc->assign(Protocol(s->family, 0), s->fd.get(), ec);
+        if (ec) return make_error(Errc::Internal, "listen on {}: {}", host, ec.message());
+        (void)s->fd.release();  // the acceptor owns it now
+        impl_->acceptors.push_back(std::move(acc));
+        impl_->sockets.push_back(std::move(*s));
+    }
+    return {};
+}
+
+void Server::run() {
+    for (auto& a : impl_->acceptors) impl_->accept_next(*a);
+    impl_->io.run();
+    for (auto& a : impl_->acceptors) {
+        boost::system::error_code ec;
+        a->close(ec);
+    }
+    for (const auto& s : impl_->sockets)
+        if (!s.unix_path.empty()) ::unlink(s.unix_path.c_str());
+    impl_->shutdown_connections();
+    std::unique_lock lk(impl_->mu);
+    impl_->idle.wait(lk, [&] { return impl_->threads == 0; });
+}
+
+void Server::stop() {
+    {
+        std::lock_guard lk(impl_->mu);
+        impl_->stopping = true;
+        for (int fd : impl_->connections) ::shutdown(fd, SHUT_RDWR);
+    }
+    impl_->io.stop();
+}
+
+std::vector<std::string> Server::addresses() const {
+    std::vector<std::string> out;
+    for (const auto& s : impl_->sockets) out.push_back(s.address);
+    return out;
+}
+
+}  // namespace berth::api

@@ -1,0 +1,133 @@
+#include "berth/engine/daemon.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "berth/common/fs.hpp"
+#include "berth/common/log.hpp"
+
+namespace berth::engine {
+namespace {
+
+// A random (version 4) UUID, as moby's engine-id.
+Result<std::string> new_uuid() {
+    std::string h = BERTH_TRY(random_hex(16));
+    h[12] = '4';
+    h[16] = "89ab"[(h[16] - '0') & 3];
+    return fmt::format("{}-{}-{}-{}-{}", h.substr(0, 8), h.substr(8, 4), h.substr(12, 4),
+                       h.substr(16, 4), h.substr(20, 12));
+}
+
+Result<std::string> load_engine_id(const std::string& data_root) {
+    std::string path = path_join(data_root, "engine-id");
+    if (auto id = read_file(path)) {
+        while (!id->empty() && (id->back() == '\n' || id->back() == ' ')) id->pop_back();
+        if (!id->empty()) return *id;
+    }
+    std::string id = BERTH_TRY(new_uuid());
+    BERTH_TRY_CTX(atomic_write_file(path, id), "write engine ID");
+    return id;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Daemon>> Daemon::open(DaemonConfig cfg) {
+    for (const auto* dir : {&cfg.data_root, &cfg.exec_root}) {
+        BERTH_TRY_CTX(mkdir_all(*dir, 0711), "create {}", *dir);
+        ::chmod(dir->c_str(), 0711);
+    }
+    std::string id = BERTH_TRY_CTX(load_engine_id(cfg.data_root), "data root {}", cfg.data_root);
+    image::ImageServiceOptions opts;
+    opts.durable = cfg.durable;
+    opts.preserve_ownership = ::geteuid() == 0;
+    auto images = BERTH_TRY_CTX(image::ImageService::open(cfg.data_root, opts),
+                                "open image store in {}", cfg.data_root);
+    return std::unique_ptr<Daemon>(new Daemon(std::move(cfg), std::move(id), std::move(images)));
+}
+
+void Daemon::image_event(const image::Image& img, std::string_view name,
+                         std::string_view action) {
+    Event e;
+    e.type = "image";
+    e.action = std::string(action);
+    e.actor_id = img.record.id.string();
+    // moby's LogImageEvent: the image's labels plus "name".
+    e.attributes = img.config.config.labels;
+    e.attributes["name"] = std::string(name);
+    events_.publish(std::move(e));
+}
+
+Result<image::Image> Daemon::import_image(int tar_fd, const image::ImportOptions& opts) {
+    auto img = BERTH_TRY(images_->import(tar_fd, opts));
+    image_event(img, img.record.id.string(), "import");
+    if (!opts.reference.empty()) {
+        // import tags through the same path as `docker tag`, so "tag" is published too.
+        if (auto ref = image::Reference::parse_normalized(opts.reference)) {
+            image_event(img, ref->with_default_tag().familiar_string(), "tag");
+        }
+    }
+    return img;
+}
+
+Result<image::Image> Daemon::tag_image(std::string_view source, std::string_view target) {
+    auto img = BERTH_TRY(images_->tag(source, target));
+    auto ref = image::Reference::parse_normalized(target);
+    image_event(img, ref ? ref->with_default_tag().familiar_string() : std::string(target), "tag");
+    return img;
+}
+
+Result<std::vector<image::DeleteItem>> Daemon::remove_image(std::string_view name, bool force,
+                                                           bool prune) {
+    // Labels for the events must be read before the image is gone.
+    auto before = images_->get(name);
+    auto items = BERTH_TRY(images_->remove(name, force, prune));
+    for (const auto& it : items) {
+        Event e;
+        e.type = "image";
+        if (!it.untagged.empty()) {
+            e.action = "untag";
+            e.actor_id = before ? before->record.id.string() : it.untagged;
+        } else {
+            e.action = "delete";
+            e.actor_id = it.deleted;
+        }
+        if (before) e.attributes = before->config.config.labels;
+        e.attributes["name"] = e.actor_id;
+        events_.publish(std::move(e));
+    }
+    return items;
+}
+
+Result<image::PruneReport> Daemon::prune_images(const image::ImageFilters& filters) {
+    auto report = BERTH_TRY(images_->prune(filters));
+    for (const auto& it : report.deleted) {
+        Event e{"image", it.untagged.empty() ? "delete" : "untag",
+                it.untagged.empty() ? it.deleted : it.untagged, {}, 0};
+        e.attributes["name"] = e.actor_id;
+        events_.publish(std::move(e));
+    }
+    Event e{"image", "prune", "", {{"reclaimed", std::to_string(report.space_reclaimed)}}, 0};
+    events_.publish(std::move(e));
+    return report;
+}
+
+Result<void> Daemon::save_images(const std::vector<std::string>& names, int out_fd) {
+    BERTH_TRY(images_->save(names, out_fd));
+    for (const auto& n : names) {
+        if (auto img = images_->get(n)) image_event(*img, n, "save");
+    }
+    return {};
+}
+
+Result<image::LoadResult> Daemon::load_images(int in_fd, const image::ProgressFn& progress) {
+    auto res = BERTH_TRY(images_->load(in_fd, progress));
+    for (const auto& t : res.loaded_tags) {
+        if (auto img = images_->get(t)) image_event(*img, t, "load");
+    }
+    for (const auto& id : res.loaded_ids) {
+        if (auto img = images_->get(id.string())) image_event(*img, id.string(), "load");
+    }
+    return res;
+}
+
+}  // namespace berth::engine

@@ -1,0 +1,60 @@
+#pragma once
+// The engine as the API sees it: the stores and services of one daemon (data root + exec root)
+// and its event log. Every user-visible action goes through here so that it is published as an
+// event exactly once, with moby's action names and attributes (daemon/images/*.go, LogImageEvent).
+//
+// Owns: the ImageService (content, layers, metadata under data_root) and the EventBus.
+// Containers, networks and volumes join in later issues.
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "berth/common/result.hpp"
+#include "berth/engine/events.hpp"
+#include "berth/image/image_service.hpp"
+
+namespace berth::engine {
+
+struct DaemonConfig {
+    std::string data_root = "/var/lib/berth";
+    std::string exec_root = "/run/berth";
+    /// fsync what is stored (never off in a real daemon; tests may turn it off).
+    bool durable = true;
+};
+
+class Daemon {
+public:
+    /// Creates the roots (0711, as dockerd does) and opens the stores. Errors name the root.
+    [[nodiscard]] static Result<std::unique_ptr<Daemon>> open(DaemonConfig cfg);
+
+    [[nodiscard]] const DaemonConfig& config() const noexcept { return cfg_; }
+    /// The engine's persistent ID (<data_root>/engine-id, made on first start), as /info's ID.
+    [[nodiscard]] const std::string& id() const noexcept { return id_; }
+    [[nodiscard]] image::ImageService& images() noexcept { return *images_; }
+    [[nodiscard]] EventBus& events() noexcept { return events_; }
+
+    // Image actions that publish events ("import", "tag", "untag", "delete", "load", "save",
+    // "prune"). Arguments and errors are the ImageService's.
+    [[nodiscard]] Result<image::Image> import_image(int tar_fd, const image::ImportOptions& opts);
+    [[nodiscard]] Result<image::Image> tag_image(std::string_view source, std::string_view target);
+    [[nodiscard]] Result<std::vector<image::DeleteItem>> remove_image(std::string_view name,
+                                                                      bool force, bool prune);
+    [[nodiscard]] Result<image::PruneReport> prune_images(const image::ImageFilters& filters);
+    [[nodiscard]] Result<void> save_images(const std::vector<std::string>& names, int out_fd);
+    [[nodiscard]] Result<image::LoadResult> load_images(int in_fd,
+                                                        const image::ProgressFn& progress);
+
+private:
+    Daemon(DaemonConfig cfg, std::string id, std::unique_ptr<image::ImageService> images)
+        : cfg_(std::move(cfg)), id_(std::move(id)), images_(std::move(images)) {}
+    void image_event(const image::Image& img, std::string_view name, std::string_view action);
+
+    DaemonConfig cfg_;
+    std::string id_;
+    std::unique_ptr<image::ImageService> images_;
+    EventBus events_;
+};
+
+}  // namespace berth::engine

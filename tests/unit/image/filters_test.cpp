@@ -1,0 +1,211 @@
+// Image filters and their time formats: Go's path.Match cases, FamiliarMatch, labels,
+// RFC 3339, durations, moby's timestamps, and matching against records.
+
+#include "filters.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace berth::image::detail {
+namespace {
+
+struct MatchCase {
+    const char* pattern;
+    const char* name;
+    bool match;
+    bool bad;
+};
+
+// From Go's path/match_test.go (the ASCII ones: references are ASCII).
+TEST(FiltersTest, PathMatchFollowsGo) {
+    const MatchCase cases[] = {
+        {"abc", "abc", true, false},
+        {"*", "abc", true, false},
+        {"*c", "abc", true, false},
+        {"a*", "a", true, false},
+        {"a*", "abc", true, false},
+        {"a*", "ab/c", false, false},
+        {"a*/b", "abc/b", true, false},
+        {"a*/b", "a/c/b", false, false},
+        {"a*b*c*d*e*/f", "axbxcxdxe/f", true, false},
+        {"a*b*c*d*e*/f", "axbxcxdxexxx/f", true, false},
+        {"a*b*c*d*e*/f", "axbxcxdxe/xxx/f", false, false},
+        {"a*b*c*d*e*/f", "axbxcxdxexxx/fff", false, false},
+        {"a*b?c*x", "abxbbxdbxebxczzx", true, false},
+        {"a*b?c*x", "abxbbxdbxebxczzy", false, false},
+        {"ab[c]", "abc", true, false},
+        {"ab[b-d]", "abc", true, false},
+        {"ab[e-g]", "abc", false, false},
+        {"ab[^c]", "abc", false, false},
+        {"ab[^b-d]", "abc", false, false},
+        {"ab[^e-g]", "abc", true, false},
+        {"a\\*b", "a*b", true, false},
+        {"a\\*b", "ab", false, false},
+        {"a?b", "a/b", false, false},
+        {"a*b", "a/b", false, false},
+        {"[\\]a]", "]", true, false},
+        {"[\\-]", "-", true, false},
+        {"[x\\-]", "x", true, false},
+        {"[x\\-]", "-", true, false},
+        {"[x\\-]", "z", false, false},
+        {"[\\-x]", "x", true, false},
+        {"[\\-x]", "-", true, false},
+        {"[\\-x]", "a", false, false},
+        {"[]a]", "]", false, true},
+        {"[-]", "-", false, true},
+        {"[x-]", "x", false, true},
+        {"[x-]", "-", false, true},
+        {"[x-]", "z", false, true},
+        {"[-x]", "x", false, true},
+        {"[-x]", "-", false, true},
+        {"[-x]", "a", false, true},
+        {"\\", "a", false, true},
+        {"[a-b-c]", "a", false, true},
+        {"[", "a", false, true},
+        {"[^", "a", false, true},
+        {"[^bc", "a", false, true},
+        {"a[", "a", false, true},
+        {"a[", "ab", false, true},
+        {"a[", "x", false, true},
+        {"a/b[", "x", false, true},
+        {"*x", "xxx", true, false},
+    };
+    for (const auto& c : cases) {
+        auto r = path_match(c.pattern, c.name);
+        if (c.bad) {
+            ASSERT_FALSE(r) << c.pattern << " " << c.name;
+            EXPECT_EQ(r.error().msg, "syntax error in pattern");
+            continue;
+        }
+        ASSERT_TRUE(r) << c.pattern << " " << c.name << ": " << r.error().what();
+        EXPECT_EQ(*r, c.match) << c.pattern << " " << c.name;
+    }
+}
+
+TEST(FiltersTest, FamiliarMatchTriesStringThenName) {
+    EXPECT_TRUE(*familiar_match("busybox", "docker.io/library/busybox:latest"));
+    EXPECT_TRUE(*familiar_match("busybox:*", "docker.io/library/busybox:1.36"));
+    EXPECT_TRUE(*familiar_match("bus*", "docker.io/library/busybox:latest"));
+    EXPECT_FALSE(*familiar_match("busybox:1*", "docker.io/library/busybox:latest"));
+    EXPECT_FALSE(*familiar_match("library/busybox", "docker.io/library/busybox:latest"));
+    EXPECT_TRUE(*familiar_match("*/app", "docker.io/team/app:v1"));
+    EXPECT_FALSE(*familiar_match("*", "docker.io/team/app:v1"));  // '*' stops at '/'
+    EXPECT_TRUE(*familiar_match("localhost:5000/*:v*", "localhost:5000/x:v2"));
+    EXPECT_TRUE(
+        *familiar_match("a@sha256:*", "docker.io/library/a@sha256:" + std::string(64, 'b')));
+    EXPECT_FALSE(familiar_match("[", "docker.io/library/a:1"));
+}
+
+TEST(FiltersTest, Labels) {
+    std::map<std::string, std::string> labels{{"a", "1"}, {"b", ""}};
+    EXPECT_TRUE(match_labels({}, labels));
+    EXPECT_TRUE(match_labels({"a"}, labels));
+    EXPECT_TRUE(match_labels({"a=1", "b"}, labels));
+    EXPECT_TRUE(match_labels({"b="}, labels));
+    EXPECT_FALSE(match_labels({"a=2"}, labels));
+    EXPECT_FALSE(match_labels({"a", "c"}, labels));
+}
+
+TEST(FiltersTest, Rfc3339RoundTrip) {
+    EXPECT_EQ(parse_rfc3339_ns("1970-01-01T00:00:00Z"), 0);
+    EXPECT_EQ(parse_rfc3339_ns("2023-11-14T22:13:20Z"), 1700000000LL * 1000000000);
+    EXPECT_EQ(parse_rfc3339_ns("2023-11-14T22:13:20.5Z"), 1700000000LL * 1000000000 + 500000000);
+    EXPECT_EQ(parse_rfc3339_ns("2023-11-15T00:13:20.000000001+02:00"),
+              1700000000LL * 1000000000 + 1);
+    EXPECT_FALSE(parse_rfc3339_ns(""));
+    EXPECT_FALSE(parse_rfc3339_ns("2023-11-14"));
+    EXPECT_FALSE(parse_rfc3339_ns("2023-11-14T22:13:20"));
+    EXPECT_EQ(format_rfc3339_nano(1700000000LL * 1000000000), "2023-11-14T22:13:20Z");
+    EXPECT_EQ(format_rfc3339_nano(1700000000LL * 1000000000 + 120000000),
+              "2023-11-14T22:13:20.12Z");
+    int64_t now = now_ns();
+    EXPECT_EQ(parse_rfc3339_ns(format_rfc3339_nano(now)), now);
+}
+
+TEST(FiltersTest, GoDurations) {
+    EXPECT_EQ(*parse_go_duration("0"), 0);
+    EXPECT_EQ(*parse_go_duration("10m"), 600LL * 1000000000);
+    EXPECT_EQ(*parse_go_duration("1h30m"), 5400LL * 1000000000);
+    EXPECT_EQ(*parse_go_duration("1.5s"), 1500000000);
+    EXPECT_EQ(*parse_go_duration("300ms"), 300000000);
+    EXPECT_EQ(*parse_go_duration("-2m"), -120LL * 1000000000);
+    EXPECT_EQ(*parse_go_duration("5us"), 5000);
+    EXPECT_FALSE(parse_go_duration(""));
+    EXPECT_FALSE(parse_go_duration("10"));
+    EXPECT_FALSE(parse_go_duration("10x"));
+    EXPECT_FALSE(parse_go_duration("h"));
+}
+
+TEST(FiltersTest, TimestampsLikeMoby) {
+    const int64_t now = 1700000000LL * 1000000000 + 123;
+    EXPECT_EQ(*parse_timestamp("10m", now), (1700000000LL - 600) * 1000000000);
+    EXPECT_EQ(*parse_timestamp("1700000000", now), 1700000000LL * 1000000000);
+    EXPECT_EQ(*parse_timestamp("1700000000.25", now), 1700000000LL * 1000000000 + 250000000);
+    EXPECT_EQ(*parse_timestamp("0", now), 0);
+    EXPECT_EQ(*parse_timestamp("2023-11-14T22:13:20Z", now), 1700000000LL * 1000000000);
+    EXPECT_EQ(*parse_timestamp("2023-11-14T22:13:20", now), 1700000000LL * 1000000000);
+    EXPECT_EQ(*parse_timestamp("2023-11-14", now), 1699920000LL * 1000000000);
+    EXPECT_FALSE(parse_timestamp("yesterday", now));
+    EXPECT_FALSE(parse_timestamp("2023-13-45", now));
+}
+
+TEST(FiltersTest, CompileAndMatch) {
+    ImageFilters f;
+    f.until = {"a", "b"};
+    auto bad = compile_filters(f, {}, {}, now_ns());
+    ASSERT_FALSE(bad);
+    EXPECT_EQ(bad.error().msg, "more than one until filter specified");
+    f.until = {"nonsense"};
+    bad = compile_filters(f, {}, {}, now_ns());
+    ASSERT_FALSE(bad);
+    EXPECT_EQ(bad.error().msg.rfind("invalid value for 'until' filter: ", 0), 0u);
+
+    Image img{store::ImageRecord{digest_of("x"),
+                                 {},
+                                 {},
+                                 {},
+                                 100,
+                                 0,
+                                 0,
+                                 0,
+                                 {"docker.io/library/a:1", "docker.io/library/b:2"},
+                                 {"docker.io/library/a@sha256:" + std::string(64, 'c')}},
+              {},
+              {}};
+    img.config.config.labels = {{"k", "v"}};
+    ImageFilters g;
+    g.reference = {"a"};
+    g.label = {"k=v"};
+    auto set = compile_filters(g, {200, 300}, {50}, now_ns());
+    ASSERT_TRUE(set) << set.error().what();
+    EXPECT_EQ(set->before_ns, 200);
+    EXPECT_EQ(set->since_ns, 50);
+    Image copy = img;
+    auto m = matches(*set, copy);
+    ASSERT_TRUE(m);
+    EXPECT_TRUE(*m);
+    // Narrowed to what matched "a" (the name), as moby's RepoTags are.
+    EXPECT_EQ(copy.record.tags, std::vector<std::string>{"docker.io/library/a:1"});
+    EXPECT_EQ(copy.record.repo_digests.size(), 1u);
+
+    set->before_ns = 100;  // strictly before
+    copy = img;
+    EXPECT_FALSE(*matches(*set, copy));
+    set->before_ns.reset();
+    set->since_ns = 100;  // strictly after
+    copy = img;
+    EXPECT_FALSE(*matches(*set, copy));
+
+    FilterSet d;
+    d.dangling = true;
+    copy = img;
+    EXPECT_FALSE(*matches(d, copy));
+    d.dangling = false;
+    copy = img;
+    EXPECT_TRUE(*matches(d, copy));
+}
+
+}  // namespace
+}  // namespace berth::image::detail
