@@ -98,7 +98,7 @@ cat "$big" "$small" >/dev/null   # into the page cache, for every contender alik
 # --- daemons -------------------------------------------------------------------------------
 sides=()   # berth dockerd, those that work
 berthd_bin=${BERTH_COMPAT_BERTHD:-$BERTH_BUILD_DIR/bin/berthd}
-berth_bin=${BERTH_CLI:-$BERTH_BUILD_DIR/bin/berth}
+berth_bin=${BERTH_CLI:-${BERTH_COMPAT_BERTH:-$BERTH_BUILD_DIR/bin/berth}}
 declare -A cli pid rss_start rss_end root
 docker=$(compat_docker_cli || true)
 berth_client=$berth_bin
@@ -178,12 +178,15 @@ if [[ -n "${root[berth]:-}" ]] && [[ "$(stat -c %d "$floor")" != "$(stat -c %d "
 fi
 
 echo
-echo "bench/images: $(uname -r), $(nproc) CPUs, data root and floor on $(df --output=fstype "$floor" | tail -1) ($(df --output=source "$floor" | tail -1))"
+fs="$(df --output=fstype "$floor" | tail -1) ($(df --output=source "$floor" | tail -1))"
+echo "bench/images: $(uname -r), $(nproc) CPUs, data roots and floor on $fs"
 echo "  big: $(du -h "$big" | cut -f1) in one file; small: 20,000 files, $(du -h "$small" | cut -f1) tar"
 for s in "${ok_sides[@]}"; do
     case $s in
         berth) echo "  berth: $berthd_bin, CLI $berth_client" ;;
-        dockerd) echo "  dockerd: $(${cli[dockerd]} version --format '{{.Server.Version}}') (overlay2), CLI $docker" ;;
+        dockerd)
+            echo "  dockerd: $(${cli[dockerd]} version --format '{{.Server.Version}}')," \
+                 "CLI $docker" ;;
     esac
 done
 echo "  $runs runs after $warmup warm-up runs each; page cache warm"
@@ -204,17 +207,21 @@ hf() {  # hf <json> <hyperfine args...>
 # --- import --------------------------------------------------------------------------------
 has() { [[ " ${ok_sides[*]} " == *" $1 "* ]]; }
 # clean <side> <set>: what runs before each import: no image, no layer, nothing left to write.
-clean() { echo "sh -c '${cli[$1]} rmi -f bench/$2:1 >/dev/null 2>&1; ${cli[$1]} image prune -f >/dev/null; sync'"; }
+clean() {
+    echo "sh -c '${cli[$1]} rmi -f bench/$2:1 >/dev/null 2>&1; ${cli[$1]} image prune -f >/dev/null; sync'"
+}
 cmds=()
 for set in big small; do
     tarf=$data_dir/$set.tar
     if has berth; then
-        cmds+=(--prepare "$(clean berth "$set")" -n "berth import $set" "${cli[berth]} import $tarf bench/$set:1")
+        cmds+=(--prepare "$(clean berth "$set")"
+               -n "berth import $set" "${cli[berth]} import $tarf bench/$set:1")
     fi
     cmds+=(--prepare "sh -c 'rm -rf $floor/$set && mkdir $floor/$set && sync'"
            -n "tar -x $set" "tar -C $floor/$set -xf $tarf")
     if has dockerd; then
-        cmds+=(--prepare "$(clean dockerd "$set")" -n "dockerd import $set" "${cli[dockerd]} import $tarf bench/$set:1")
+        cmds+=(--prepare "$(clean dockerd "$set")"
+               -n "dockerd import $set" "${cli[dockerd]} import $tarf bench/$set:1")
     fi
 done
 echo
@@ -282,8 +289,9 @@ if [[ -n "${rss_end[berth]:-}" ]]; then
             'BEGIN { printf "  %-34s %6.3f\n", "berthd/(dockerd+containerd) idle RSS", a / b }'
     fi
     awk -v a="${rss_start[berth]:-0}" -v b="${rss_end[berth]}" 'BEGIN {
-        printf "  idle berthd RSS (target < 10 MiB): %.1f MiB after start (%s), %.1f MiB after the runs (%s)\n",
-               a / 1024, a < 10240 ? "met" : "MISSED", b / 1024, b < 10240 ? "met" : "MISSED" }'
+        printf "  idle berthd RSS (target < 10 MiB): %.1f MiB after start (%s),", a / 1024,
+               (a < 10240 ? "met" : "MISSED")
+        printf " %.1f MiB after the runs (%s)\n", b / 1024, (b < 10240 ? "met" : "MISSED") }'
 else
     echo "  (berthd not measured: no berth ratios)"
 fi

@@ -5,12 +5,14 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include <CLI/CLI.hpp>
 
+#include "berth/api/server/api_version.hpp"
 #include "berth/api/server/engine_backend.hpp"
 #include "berth/api/server/routes.hpp"
 #include "berth/api/server/server.hpp"
@@ -81,6 +83,17 @@ int run(const Flags& f) {
     if (sopts.hosts.empty()) sopts.hosts.push_back("unix://" + f.exec_root + "/berth.sock");
     sopts.socket_group = f.group;
     sopts.info.server_version = kVersion;
+    // moby 26+'s DOCKER_MIN_API_VERSION: lets old clients in (skopeo's docker-daemon: transport
+    // speaks 1.22), down to 1.12 as dockerd allows; the default stays 1.24.
+    if (const char* v = std::getenv("DOCKER_MIN_API_VERSION"); v && *v) {
+        if (api::compare_api_versions(v, "1.12") < 0 ||
+            api::compare_api_versions(v, sopts.info.api_version) > 0) {
+            BLOG_ERROR("invalid DOCKER_MIN_API_VERSION {}: must be between 1.12 and {}", v,
+                       sopts.info.api_version);
+            return 1;
+        }
+        sopts.info.min_api_version = v;
+    }
     api::Server server(sopts);
     auto backends = api::make_engine_backends(**d, kVersion, f.debug);
     api::register_ping_routes(server.router());

@@ -1,6 +1,8 @@
 // ImageService: lookup, import, tag, delete, prune, history, sizes and the consistency check.
 // save() and load() live in save.cpp / load.cpp over the same Impl (service_impl.hpp).
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -9,7 +11,9 @@
 #include <set>
 #include <utility>
 
+#include "berth/common/fs.hpp"
 #include "berth/common/log.hpp"
+#include "berth/common/unique_fd.hpp"
 #include "berth/common/strings.hpp"
 #include "berth/image/changes.hpp"
 #include "filters.hpp"
@@ -18,6 +22,26 @@
 namespace berth::image {
 
 namespace {
+
+// Staging directories of load (<root>/tmp/load-*) whose owner is gone: a live load holds an
+// flock on its directory, so one we can lock without waiting is a crash's leftover. Removes them
+// when `remove` is set; returns their names either way.
+std::vector<std::string> stale_staging_dirs(const std::string& root, bool remove) {
+    std::vector<std::string> stale;
+    std::string tmp = path_join(root, "tmp");
+    auto names = list_dir(tmp);
+    if (!names) return stale;
+    for (const auto& n : *names) {
+        std::string p = path_join(tmp, n);
+        UniqueFd fd(::open(p.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW));
+        if (fd && ::flock(fd.get(), LOCK_EX | LOCK_NB) < 0) continue;  // in use
+        stale.push_back(n);
+        if (remove) {
+            if (auto r = remove_all(p); !r) BLOG_WARN("remove stale {}: {}", p, r.error().what());
+        }
+    }
+    return stale;
+}
 
 using detail::format_rfc3339_nano;
 using detail::now_ns;
@@ -444,6 +468,7 @@ Result<std::unique_ptr<ImageService>> ImageService::open(const std::string& root
     auto layers =
         BERTH_TRY_CTX(store::LayerStore::open_root(root, lopts), "open image store {}", root);
     auto meta = BERTH_TRY_CTX(store::MetadataStore::open_root(root), "open image store {}", root);
+    (void)stale_staging_dirs(root, true);
     std::unique_ptr<Impl> impl(
         new Impl{root, opts, std::move(content), std::move(layers), std::move(meta), {}});
     return std::unique_ptr<ImageService>(new ImageService(std::move(impl)));
@@ -727,6 +752,10 @@ Result<ImageCheckReport> ImageService::check(bool repair) {
     for (const auto& s : lrep.stray) problems.push_back("layers: stray entry " + s);
     if (lrep.repaired && !lrep.clean())
         repairs.push_back("layers: removed invalid layers, stale temporaries and strays");
+    for (const auto& n : stale_staging_dirs(impl_->root, repair)) {
+        problems.push_back("tmp: stale staging directory " + n);
+        if (repair) repairs.push_back("tmp: removed stale staging directory " + n);
+    }
 
     // 2. Images against their content: an image whose config or layers are gone cannot be
     // used or saved; repair removes its row (its references are recomputed below).

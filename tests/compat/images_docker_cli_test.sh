@@ -118,7 +118,8 @@ compat_expect_eq "inspect Config.User (USER)" "$(q '.[0].Config.User')" '"daemon
 compat_expect_eq "inspect Config.ExposedPorts (EXPOSE)" "$(q '.[0].Config.ExposedPorts')" '{"8080/tcp":{}}'
 compat_expect_eq "inspect Config.Volumes (VOLUME)" "$(q '.[0].Config.Volumes')" '{"/data":{}}'
 compat_expect_eq "inspect RootFS.Type" "$(q '.[0].RootFS.Type')" '"layers"'
-compat_expect_eq "inspect RootFS.Layers = [sha256 of the imported tar]" "$(q '.[0].RootFS.Layers')" "[\"$diff_id\"]"
+compat_expect_eq "inspect RootFS.Layers = [sha256 of the imported tar]" \
+    "$(q '.[0].RootFS.Layers')" "[\"$diff_id\"]"
 compat_expect_eq "inspect ContainerConfig is an object (compose reads it)" \
     "$(q '.[0].ContainerConfig | type')" '"object"'
 compat_expect_eq "inspect Os/Architecture" "$(q '[.[0].Os, .[0].Architecture]')" \

@@ -15,7 +15,8 @@
 #
 #   images_skopeo_test.sh
 # Environment: BERTH_COMPAT_DAEMON=berthd (default) | dockerd, BERTH_COMPAT_DOCKER_CLI,
-# BERTH_COMPAT_BERTH_CLI (default <repo>/build/bin/berth), and lib/daemon.sh's variables.
+# BERTH_COMPAT_BERTH (the berth CLI; default <repo>/build/bin/berth), and lib/daemon.sh's
+# variables.
 # Output: one "ok"/"FAIL"/"skip" line per check; exit 0 all passed, 1 a failure, 77 skipped.
 set -uo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -29,6 +30,10 @@ docker=$(compat_docker_cli) || compat_skip_or_fail "docker CLI 28.x not found (B
 work=$(mktemp -d /tmp/berth-test-compat-skopeo.XXXXXX)
 compat_cleanup_hook() { rm -rf "$work"; }
 compat_daemon_init
+# skopeo 1.9's docker-daemon: transport always speaks API 1.22 and never negotiates; berthd
+# serves 1.24 and up unless DOCKER_MIN_API_VERSION says otherwise (moby 26+'s knob; dockerd 20.10
+# serves 1.12 and up anyway).
+export DOCKER_MIN_API_VERSION=1.22
 compat_daemon_start "${BERTH_COMPAT_DAEMON:-berthd}" || { echo "FAIL: daemon start"; exit 1; }
 export DOCKER_HOST=$COMPAT_HOST DOCKER_CONFIG=$work/docker-config
 unset DOCKER_API_VERSION DOCKER_CONTEXT
@@ -49,7 +54,7 @@ id=$out
 # Saves made by the clients we have: the docker CLI always; berth's own CLI against berthd.
 saves=(docker)
 compat_run_ok "docker save -o" "$docker" save -o "$work/save-docker.tar" compat/skopeo:1
-berth_cli=${BERTH_COMPAT_BERTH_CLI:-$COMPAT_REPO/build/bin/berth}
+berth_cli=${BERTH_COMPAT_BERTH:-$COMPAT_REPO/build/bin/berth}
 if is_berthd && [[ -x "$berth_cli" ]]; then
     if compat_run_ok "berth save -o" "$berth_cli" -H "$COMPAT_HOST" save -o "$work/save-berth.tar" \
         compat/skopeo:1; then
@@ -71,7 +76,8 @@ for s in "${saves[@]}"; do
     compat_expect_eq "[$s save] skopeo inspect: Env" "$(jq -c .Env <<<"$ins" 2>&1)" '["SK=1"]'
     # To a file: the config's exact bytes (a "$(…)" would drop a trailing newline).
     compat_run_ok "[$s save] skopeo inspect --config --raw" sh -c \
-        "timeout 120 skopeo --insecure-policy inspect --config --raw 'docker-archive:$tarf' >'$work/$s-config.json'"
+        "timeout 120 skopeo --insecure-policy inspect --config --raw 'docker-archive:$tarf' \
+         >'$work/$s-config.json'"
     compat_expect_eq "[$s save] sha256 of the config skopeo reads is the image ID" \
         "sha256:$(sha256sum "$work/$s-config.json" | cut -d' ' -f1)" "$id"
     compat_run_ok "[$s save] skopeo copy docker-archive: oci-archive:" "${skopeo_[@]}" copy -q \

@@ -155,7 +155,6 @@ void run_save(Context& ctx, const SaveOptions& o) {
     if (!fd) return fail(ctx, BERTH_SYS_ERROR("create a temporary file in {}", dir).value());
     auto r = (*client)->call_to_fd(req, fd.get());
     if (r && ::fchmod(fd.get(), 0644) != 0) r = BERTH_SYS_ERROR("chmod {}", tmp);
-    if (r && ::fsync(fd.get()) != 0) r = BERTH_SYS_ERROR("fsync {}", tmp);
     if (r && ::rename(tmp.c_str(), o.output.c_str()) != 0) r = BERTH_SYS_ERROR("rename {} to {}", tmp, o.output);
     if (!r) {
         ::unlink(tmp.c_str());

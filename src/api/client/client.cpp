@@ -251,6 +251,8 @@ public:
             parser_.get().body().data = chunk.data();
             parser_.get().body().size = chunk.size();
             boost::system::error_code ec;
+            // As in the server: without a big buffer Beast reads 512 bytes at a time.
+            if (buf_.capacity() < 256 * 1024) buf_.reserve(256 * 1024);
             http::read(sock_, buf_, parser_, ec);
             if (ec == http::error::need_buffer) ec = {};
             if (ec) return make_error(Errc::Unavailable, "read the daemon's answer: {}", ec.message());

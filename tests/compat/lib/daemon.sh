@@ -267,17 +267,29 @@ compat_expect_match() {
 
 # compat_expect_line <name> <text> <extended regex>: some whole line of the text matches.
 compat_expect_line() {
-    if grep -qxE -- "$3" <<<"$2"; then compat_ok "$1"; else compat_bad "$1" "got:" "$2" "want a line matching: /$3/"; fi
+    if grep -qxE -- "$3" <<<"$2"; then
+        compat_ok "$1"
+    else
+        compat_bad "$1" "got:" "$2" "want a line matching: /$3/"
+    fi
 }
 
 # compat_expect_contains <name> <haystack> <needle>
 compat_expect_contains() {
-    if [[ "$2" == *"$3"* ]]; then compat_ok "$1"; else compat_bad "$1" "got:  $2" "want it to contain: $3"; fi
+    if [[ "$2" == *"$3"* ]]; then
+        compat_ok "$1"
+    else
+        compat_bad "$1" "got:  $2" "want it to contain: $3"
+    fi
 }
 
 # compat_expect_not_contains <name> <haystack> <needle>
 compat_expect_not_contains() {
-    if [[ "$2" != *"$3"* ]]; then compat_ok "$1"; else compat_bad "$1" "got:  $2" "want it not to contain: $3"; fi
+    if [[ "$2" != *"$3"* ]]; then
+        compat_ok "$1"
+    else
+        compat_bad "$1" "got:  $2" "want it not to contain: $3"
+    fi
 }
 
 # compat_run <cmd...>: runs a command (2 min limit), output (stdout+stderr) in $out, status in $rc.
@@ -345,7 +357,8 @@ compat_preflight() {
     case "$kind" in
         berthd)
             local b=${BERTH_COMPAT_BERTHD:-$COMPAT_REPO/build/bin/berthd}
-            [[ -x "$b" ]] || compat_skip_or_fail "berthd not built ($b); BERTH_COMPAT_DAEMON=dockerd runs against Debian's dockerd" ;;
+            [[ -x "$b" ]] || compat_skip_or_fail "berthd not built ($b);" \
+                "BERTH_COMPAT_DAEMON=dockerd runs against Debian's dockerd" ;;
         dockerd)
             [[ -x "${BERTH_COMPAT_DOCKERD:-/usr/sbin/dockerd}" ]] ||
                 compat_skip_or_fail "dockerd missing (apt-get install --no-install-recommends docker.io)" ;;
