@@ -552,7 +552,32 @@ bool dir_is_empty(int dirfd) {
 
 }  // namespace
 
-Result<ApplyStats> apply_layer(int fd, const std::string& target_dir, const ApplyOptions& opts) {
+namespace {
+
+// Reads a custom source for libarchive; keeps the source's own error, which says more than
+// libarchive's "read error".
+struct SourceCtx {
+    const ReadBlockFn* next;
+    Error error;
+    bool failed = false;
+    static la_ssize_t read_cb(struct archive* a, void* ctx, const void** buf) {
+        auto* c = static_cast<SourceCtx*>(ctx);
+        auto r = (*c->next)();
+        if (!r) {
+            c->error = std::move(r).error();
+            c->failed = true;
+            ::archive_set_error(a, EIO, "%s", c->error.msg.c_str());
+            return -1;
+        }
+        *buf = r->data();
+        return static_cast<la_ssize_t>(r->size());
+    }
+};
+
+// apply_layer() and apply_layer_from(): `open` attaches the input to the archive.
+template <class Open>
+Result<ApplyStats> apply_with(const std::string& target_dir, const ApplyOptions& opts,
+                              Open&& open, SourceCtx* source) {
     bool created_target = false;
     if (!path_exists(target_dir)) {
         BERTH_TRY_CTX(mkdir_all(target_dir), "apply layer to {}", target_dir);
@@ -563,6 +588,11 @@ Result<ApplyStats> apply_layer(int fd, const std::string& target_dir, const Appl
     bool fresh = dir_is_empty(listing.get());
     UniqueFd root(::open(target_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!root) return BERTH_SYS_ERROR("apply layer: open target {}", target_dir);
+    auto undo_target = [&] {
+        root.reset();
+        listing.reset();
+        if (created_target) (void)remove_all(target_dir);
+    };
 
     ReadArchive a(::archive_read_new());
     if (!a) return make_error(Errc::Internal, "apply layer: archive_read_new failed");
@@ -573,21 +603,44 @@ Result<ApplyStats> apply_layer(int fd, const std::string& target_dir, const Appl
     ::archive_read_support_format_tar(a.get());  // ustar, pax, GNU (long names, sparse), v7
     // A zero-byte stream is an empty layer, as Go's archive/tar (containerd, moby) takes it.
     ::archive_read_support_format_empty(a.get());
-    if (::archive_read_open_fd(a.get(), fd, 64 * 1024) != ARCHIVE_OK)
+    if (open(a.get()) != ARCHIVE_OK) {
+        undo_target();
+        if (source && source->failed)
+            return Unexpected(std::move(source->error).wrap("apply layer to {}", target_dir));
         return make_error(Errc::InvalidArgument,
                           "apply layer to {}: not a tar archive (plain, gzip or zstd): {}",
                           target_dir, archive_message(a.get()));
+    }
 
     Applier applier(root.get(), opts);
     auto res = applier.run(a.get());
     if (!res) {
         applier.rollback(fresh);
-        root.reset();
-        listing.reset();
-        if (created_target) (void)remove_all(target_dir);
+        undo_target();
+        if (source && source->failed)
+            return Unexpected(std::move(source->error).wrap("apply layer to {}", target_dir));
         return Unexpected(std::move(res).error().wrap("apply layer to {}", target_dir));
     }
     return applier.take_stats();
+}
+
+}  // namespace
+
+Result<ApplyStats> apply_layer(int fd, const std::string& target_dir, const ApplyOptions& opts) {
+    return apply_with(
+        target_dir, opts,
+        [fd](struct archive* a) { return ::archive_read_open_fd(a, fd, 64 * 1024); }, nullptr);
+}
+
+Result<ApplyStats> apply_layer_from(const ReadBlockFn& next, const std::string& target_dir,
+                                    const ApplyOptions& opts) {
+    SourceCtx ctx{&next, {}, false};
+    return apply_with(
+        target_dir, opts,
+        [&ctx](struct archive* a) {
+            return ::archive_read_open(a, &ctx, nullptr, SourceCtx::read_cb, nullptr);
+        },
+        &ctx);
 }
 
 }  // namespace berth::archive

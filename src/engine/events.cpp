@@ -1,17 +1,11 @@
 #include "berth/engine/events.hpp"
 
-#include <time.h>
-
 #include <algorithm>
 #include <chrono>
 
-namespace berth::engine {
+#include "berth/common/time.hpp"
 
-int64_t now_nano() noexcept {
-    struct timespec ts;
-    ::clock_gettime(CLOCK_REALTIME, &ts);
-    return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
-}
+namespace berth::engine {
 
 EventSubscription::~EventSubscription() {
     if (bus_) bus_->unsubscribe(this);
@@ -48,7 +42,7 @@ void EventSubscription::close() {
 }
 
 void EventBus::publish(Event e) {
-    if (e.time_nano == 0) e.time_nano = now_nano();
+    if (e.time_nano == 0) e.time_nano = now_unix_nanos();
     std::lock_guard lk(mu_);
     ring_.push_back(e);
     if (ring_.size() > kCapacity) ring_.pop_front();

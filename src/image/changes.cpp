@@ -11,7 +11,7 @@
 
 #include "berth/common/fs.hpp"
 #include "berth/common/strings.hpp"
-#include "filters.hpp"
+#include "berth/common/time.hpp"
 
 namespace berth::image {
 
@@ -478,7 +478,7 @@ Result<void> apply_healthcheck(std::string_view rest, oci::ContainerConfig& conf
         else
             return bad(kI, fmt::format("Unknown flag: {}", name));
         if (value.empty()) continue;
-        auto d = detail::parse_go_duration(value);
+        auto d = parse_go_duration(value);
         if (!d) return bad(kI, d.error().msg);
         if (*d != 0 && *d < 1000000)
             return bad(kI, fmt::format("Interval \"{}\" cannot be less than 1ms", name));

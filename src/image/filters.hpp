@@ -1,7 +1,8 @@
 #pragma once
-// Image filters (images/json, images/prune) and the time formats they and image configs use.
-// Private to the image module: image_service.cpp compiles an ImageFilters into a FilterSet once
-// (resolving before/since to creation times) and asks matches() per image.
+// Image filters (images/json, images/prune); their times (`until`) are read by
+// berth/common/time.hpp. Private to the image module: image_service.cpp compiles an
+// ImageFilters into a FilterSet once (resolving before/since to creation times) and asks
+// matches() per image.
 
 #include <cstdint>
 #include <map>
@@ -29,27 +30,6 @@ namespace berth::image::detail {
 [[nodiscard]] bool match_labels(const std::vector<std::string>& filters,
                                 const std::map<std::string, std::string>& labels);
 
-/// Parses RFC 3339 ("2024-01-02T03:04:05.123456789Z", "+02:00" offsets) into unix nanoseconds.
-/// nullopt for anything else (Go's zero time: an image without "created").
-[[nodiscard]] std::optional<int64_t> parse_rfc3339_ns(std::string_view s);
-
-/// Formats unix nanoseconds as Go's time.RFC3339Nano in UTC (trailing zeros of the fraction
-/// dropped): "2024-01-02T03:04:05.1234Z".
-[[nodiscard]] std::string format_rfc3339_nano(int64_t ns);
-
-/// The current time in unix nanoseconds (CLOCK_REALTIME).
-[[nodiscard]] int64_t now_ns() noexcept;
-
-/// Go's time.ParseDuration ("1h30m", "1.5s", "300ms", "-2m", "0") in nanoseconds.
-/// InvalidArgument `time: invalid duration "<s>"` (or "unknown unit") otherwise.
-[[nodiscard]] Result<int64_t> parse_go_duration(std::string_view s);
-
-/// moby's timestamp.GetTimestamp for `until` (and events' since/until): a Go duration
-/// ("10m", "1h30m", "1.5h") subtracted from `now_ns`; unix seconds with optional fraction
-/// ("1700000000", "1700000000.5"); or RFC 3339 / "2006-01-02T15:04:05[.frac]" /
-/// "2006-01-02" (UTC when no zone is given). InvalidArgument otherwise.
-[[nodiscard]] Result<int64_t> parse_timestamp(std::string_view value, int64_t now_ns);
-
 /// An ImageFilters made ready for matching.
 struct FilterSet {
     std::vector<std::string> reference;
@@ -62,7 +42,7 @@ struct FilterSet {
 
 /// Builds a FilterSet: `before` and `since` are the creation times (ns) of the images the
 /// filters name (the caller resolves them; the most restrictive wins when several are given).
-/// InvalidArgument for more than one `until`, or one that does not parse.
+/// InvalidArgument for more than one `until`, or one that berth::parse_timestamp refuses.
 [[nodiscard]] Result<FilterSet> compile_filters(const ImageFilters& f,
                                                 const std::vector<int64_t>& before_created,
                                                 const std::vector<int64_t>& since_created,

@@ -15,6 +15,7 @@
 #include "berth/common/log.hpp"
 #include "berth/common/unique_fd.hpp"
 #include "berth/common/strings.hpp"
+#include "berth/common/time.hpp"
 #include "berth/image/changes.hpp"
 #include "filters.hpp"
 #include "service_impl.hpp"
@@ -42,10 +43,6 @@ std::vector<std::string> stale_staging_dirs(const std::string& root, bool remove
     }
     return stale;
 }
-
-using detail::format_rfc3339_nano;
-using detail::now_ns;
-using detail::parse_rfc3339_ns;
 
 /// moby's stringid.TruncateID: the first 12 hex characters, without the algorithm.
 std::string short_id(const Digest& d) {
@@ -405,8 +402,8 @@ Result<Image> ImageService::Impl::add_image(std::string_view raw_config,
         }
         store::ImageRecord rec{id, manifest_digest, {}, {}, 0, 0, 0, 0, {}, {}};
         rec.chain_ids = chain_ids;
-        rec.created = parse_rfc3339_ns(config.created).value_or(0);
-        rec.added = now_ns();
+        rec.created = parse_rfc3339(config.created).value_or(0);
+        rec.added = now_unix_nanos();
         rec.size = size;
         if (auto r = meta.put_image(rec); !r) {
             undo();
@@ -426,7 +423,7 @@ Result<Image> ImageService::Impl::add_image(std::string_view raw_config,
         rec.repo_digests.clear();
         BERTH_TRY_CTX(meta.put_image(rec), "add image {}", id.string());
     }
-    const int64_t now = now_ns();
+    const int64_t now = now_unix_nanos();
     for (const auto& t : tags) {
         Reference ref = t.with_default_tag();
         if (ref.digest()) {
@@ -527,7 +524,7 @@ Result<std::vector<Image>> ImageService::list(const ImageFilters& filters) const
     std::vector<int64_t> before, since;
     for (const auto& b : filters.before) before.push_back(BERTH_TRY(get(b)).record.created);
     for (const auto& s : filters.since) since.push_back(BERTH_TRY(get(s)).record.created);
-    auto set = BERTH_TRY(detail::compile_filters(filters, before, since, now_ns()));
+    auto set = BERTH_TRY(detail::compile_filters(filters, before, since, now_unix_nanos()));
     auto records = BERTH_TRY_CTX(impl_->meta.list_images(), "list images");
     std::vector<Image> out;
     for (auto& rec : records) {
@@ -570,7 +567,7 @@ Result<Image> ImageService::import(int tar_fd, const ImportOptions& opts) {
     if (opts.progress) opts.progress(Progress{{}, "Importing", -1, -1});
     store::LayerInfo layer = BERTH_TRY_CTX(impl_->layers.apply(std::nullopt, tar_fd), "import");
 
-    const std::string created = format_rfc3339_nano(now_ns());
+    const std::string created = format_rfc3339_nano(now_unix_nanos());
     oci::ImageConfig config;
     config.created = created;
     config.architecture = platform.architecture;
@@ -606,8 +603,8 @@ Result<Image> ImageService::tag(std::string_view source, std::string_view target
     ref = ref.with_default_tag();
     std::lock_guard lock(impl_->mu);
     Image img = BERTH_TRY(get(source));
-    BERTH_TRY_CTX(impl_->meta.set_tag(ref.string(), img.record.id, now_ns()), "tag {} as {}",
-                  source, ref.familiar_string());
+    BERTH_TRY_CTX(impl_->meta.set_tag(ref.string(), img.record.id, now_unix_nanos()),
+                  "tag {} as {}", source, ref.familiar_string());
     return impl_->load_image(img.record.id);
 }
 
@@ -628,7 +625,7 @@ Result<PruneReport> ImageService::prune(const ImageFilters& filters, const Image
     const bool dangling_only = filters.dangling.value_or(true);
     ImageFilters f = filters;
     f.dangling.reset();  // applied below, with moby's prune meaning
-    auto set = BERTH_TRY(detail::compile_filters(f, {}, {}, now_ns()));
+    auto set = BERTH_TRY(detail::compile_filters(f, {}, {}, now_unix_nanos()));
 
     std::lock_guard lock(impl_->mu);
     auto images = BERTH_TRY(list(f));
@@ -672,7 +669,7 @@ Result<std::vector<HistoryEntry>> ImageService::history(std::string_view name) c
     for (const auto& h : img.config.history) {
         HistoryEntry e;
         e.id = "<missing>";
-        if (auto ns = parse_rfc3339_ns(h.created)) e.created = *ns / 1000000000;
+        if (auto ns = parse_rfc3339(h.created)) e.created = *ns / kNanosPerSecond;
         e.created_by = h.created_by;
         e.comment = h.comment;
         if (!h.empty_layer) {

@@ -112,10 +112,16 @@ for delay in 0.1 0.3 0.6 1.0 1.5; do
         "$(cat "$work/check1")" "after repair:" "$out"; fi
     # The image is either whole or absent; if whole, save reproduces its layer exactly.
     if "$berth" -H "$host" image inspect crash:t >/dev/null 2>&1; then
+        rm -f "$work/crash.tar"
         compat_run "$berth" -H "$host" save -o "$work/crash.tar" crash:t
-        if ((rc == 0)) && tar -tf "$work/crash.tar" | grep -q manifest.json; then
+        listing=$(tar -tf "$work/crash.tar" 2>&1)
+        if ((rc == 0)) && grep -qx manifest.json <<<"$listing"; then
             compat_ok "crash at ${delay}s: the imported image is whole (save works)"
-        else compat_bad "crash at ${delay}s: the imported image is whole (save works)" "$out"; fi
+        else
+            compat_bad "crash at ${delay}s: the imported image is whole (save works)" \
+                "save exit $rc: $out" "tar -tf: $listing" "first check: $(cat "$work/check1")" \
+                "daemon log:" "$(tail -20 "$dir/daemon.log")"
+        fi
     else
         compat_ok "crash at ${delay}s: the import left no image"
     fi

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "berth/common/strings.hpp"
+#include "berth/common/time.hpp"
 #include "../commands.hpp"
 #include "../format/output.hpp"
 #include "../format/reference.hpp"
@@ -66,9 +67,9 @@ int64_t int_field(const json& j, const char* key, int64_t dflt = 0) {
 
 // docker's reformatDate: an RFC 3339 build time shown as time.ANSIC ("Mon Jan  2 15:04:05 2006").
 std::string ansic_date(const std::string& s) {
-    int64_t t = 0;
-    if (!format::parse_rfc3339(s, t)) return s;
-    time_t tt = static_cast<time_t>(t);
+    auto ns = parse_rfc3339(s);
+    if (!ns) return s;
+    time_t tt = static_cast<time_t>(*ns / kNanosPerSecond);
     struct tm tm {};
     localtime_r(&tt, &tm);
     char buf[64];

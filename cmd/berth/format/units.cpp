@@ -75,33 +75,4 @@ std::string go_time_string(int64_t unix_seconds) {
     return buf;
 }
 
-bool parse_rfc3339(const std::string& s, int64_t& unix_seconds) {
-    int y, mo, d, h, mi, sec;
-    int used = 0;
-    if (std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &used) != 6)
-        return false;
-    size_t i = static_cast<size_t>(used);
-    if (i < s.size() && s[i] == '.') {
-        ++i;
-        while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
-    }
-    int64_t offset = 0;
-    if (i < s.size() && (s[i] == '+' || s[i] == '-')) {
-        int oh = 0, om = 0;
-        if (std::sscanf(s.c_str() + i + 1, "%2d:%2d", &oh, &om) != 2) return false;
-        offset = (oh * 3600 + om * 60) * (s[i] == '-' ? -1 : 1);
-    } else if (i >= s.size() || (s[i] != 'Z' && s[i] != 'z')) {
-        return false;
-    }
-    struct tm tm {};
-    tm.tm_year = y - 1900;
-    tm.tm_mon = mo - 1;
-    tm.tm_mday = d;
-    tm.tm_hour = h;
-    tm.tm_min = mi;
-    tm.tm_sec = sec;
-    unix_seconds = static_cast<int64_t>(timegm(&tm)) - offset;
-    return true;
-}
-
 }  // namespace berth::cli::format

@@ -1,5 +1,6 @@
 #pragma once
 // Sizes, durations and times printed the way docker prints them (go-units and Go's time).
+// Parsing and RFC 3339 formatting of times is berth/common/time.hpp.
 
 #include <cstdint>
 #include <string>
@@ -21,9 +22,5 @@ std::string created_since(int64_t unix_seconds, int64_t now_unix_seconds);
 
 /// Go's time.Time.String() in local time: "2024-01-02 15:04:05 +0000 UTC".
 std::string go_time_string(int64_t unix_seconds);
-
-/// Parses an RFC 3339 time ("2024-01-02T15:04:05.123456789Z", offsets allowed) to unix seconds;
-/// returns false if it isn't one.
-bool parse_rfc3339(const std::string& s, int64_t& unix_seconds);
 
 }  // namespace berth::cli::format

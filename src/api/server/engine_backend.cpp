@@ -15,6 +15,7 @@
 
 #include "berth/common/fs.hpp"
 #include "berth/common/strings.hpp"
+#include "berth/common/time.hpp"
 #include "berth/common/unique_fd.hpp"
 #include "berth/engine/daemon.hpp"
 #include "berth/image/image_service.hpp"
@@ -26,25 +27,6 @@ namespace {
 using nlohmann::json;
 
 // ---- conversions ---------------------------------------------------------------------------
-
-// Go's time.RFC3339Nano in UTC: fraction without trailing zeros, none at all when zero.
-std::string format_rfc3339_nano(int64_t unix_ns) {
-    time_t secs = static_cast<time_t>(unix_ns / 1000000000);
-    long nanos = static_cast<long>(unix_ns % 1000000000);
-    if (nanos < 0) {
-        nanos += 1000000000;
-        --secs;
-    }
-    struct tm tm {};
-    ::gmtime_r(&secs, &tm);
-    std::string frac;
-    if (nanos != 0) {
-        frac = fmt::format(".{:09d}", nanos);
-        while (frac.back() == '0') frac.pop_back();
-    }
-    return fmt::format("{:04d}-{:02d}-{:02d}T{:02d}:{:02d}:{:02d}{}Z", tm.tm_year + 1900,
-                       tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
-}
 
 std::string familiar(const std::string& full_ref) {
     auto r = image::Reference::parse(full_ref);
@@ -272,7 +254,7 @@ public:
         i.debug = debug_;
         i.nfd = count_dir("/proc/self/fd");
         i.ngoroutines = count_dir("/proc/self/task");
-        i.system_time = format_rfc3339_nano(engine::now_nano());
+        i.system_time = format_rfc3339_nano(now_unix_nanos());
         i.cgroup_version = cgroup_version();
         i.kernel_version = kernel_version();
         i.operating_system = os_pretty_name();

@@ -1,5 +1,6 @@
 #include "berth/api/server/server.hpp"
 
+#include <malloc.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -72,13 +73,20 @@ struct Server::Impl {
 
     void connection_main(int fd) {
         detail::serve_connection(fd, router, options.info);
-        std::lock_guard lk(mu);
-        // Closed under the lock, after leaving the set, so stop() never shuts down a
-        // descriptor number that was reused by someone else.
-        connections.erase(fd);
-        ::close(fd);
-        --threads;
-        idle.notify_all();
+        bool last = false;
+        {
+            std::lock_guard lk(mu);
+            // Closed under the lock, after leaving the set, so stop() never shuts down a
+            // descriptor number that was reused by someone else.
+            connections.erase(fd);
+            ::close(fd);
+            last = --threads == 0;
+            idle.notify_all();
+        }
+        // The daemon goes idle: give the memory the requests freed back to the kernel (glibc
+        // keeps it in the arenas otherwise, and idle RSS is a target, ARCHITECTURE.md "What
+        // fast means"). Only at the last connection, so a busy daemon does not pay for it.
+        if (last) ::malloc_trim(0);
     }
 
     void shutdown_connections() {

@@ -3,7 +3,7 @@
 
 #include "berth/api/server/event_filter.hpp"
 #include "berth/api/server/routes.hpp"
-#include "berth/api/server/timestamp.hpp"
+#include "berth/common/time.hpp"
 
 namespace berth::api {
 

@@ -10,6 +10,11 @@
 #include <algorithm>
 #include <ctime>
 #include <map>
+#include <string_view>
+#include <optional>
+#include <mutex>
+#include <deque>
+#include <condition_variable>
 #include <memory>
 #include <set>
 #include <thread>
@@ -121,10 +126,16 @@ struct Feeder {
     archive::TarSplitter* splitter = nullptr;
     uint64_t raw_bytes = 0;
     Result<void> result;
+    std::string prefix;  ///< bytes already read from in_fd (to sniff the compression)
     char inbuf[64 * 1024];
 
     static la_ssize_t read_cb(struct archive* a, void* ctx, const void** buf) {
         auto* f = static_cast<Feeder*>(ctx);
+        if (!f->prefix.empty() && f->raw_bytes == 0) {
+            f->raw_bytes = f->prefix.size();
+            *buf = f->prefix.data();
+            return static_cast<la_ssize_t>(f->prefix.size());
+        }
         for (;;) {
             ssize_t n = ::read(f->in_fd, f->inbuf, sizeof f->inbuf);
             if (n < 0 && errno == EINTR) continue;
@@ -153,7 +164,15 @@ struct Feeder {
         std::unique_ptr<struct archive, int (*)(struct archive*)> a(archive_read_new(),
                                                                     archive_read_free);
         if (!a) return make_error(Errc::Internal, "archive_read_new: out of memory");
-        archive_read_support_filter_all(a.get());
+        // The compressions Docker accepts for a layer (moby's DecompressStream: none, gzip,
+        // bzip2, xz, zstd), named one by one rather than _all: with libarchive linked
+        // statically, _all would pull in every filter and the libraries behind them (lz4, lzo,
+        // lrzip, ...), growing berthd's RSS for formats no image uses.
+        archive_read_support_filter_none(a.get());
+        archive_read_support_filter_gzip(a.get());
+        archive_read_support_filter_bzip2(a.get());
+        archive_read_support_filter_xz(a.get());
+        archive_read_support_filter_zstd(a.get());
         archive_read_support_format_raw(a.get());
         if (archive_read_open(a.get(), this, nullptr, read_cb, nullptr) != ARCHIVE_OK) {
             if (raw_bytes == 0) return {};  // a zero-byte layer: empty, diff-id of ""
@@ -186,6 +205,137 @@ struct Feeder {
         out.reset();  // EOF for the unpacker
     }
 };
+
+// Plain tars (what `docker import`, save and load carry) skip the decompression thread: a reader
+// thread reads the input in 1 MiB blocks and hashes and splits each one, and the unpacker takes
+// the very same blocks from a small queue (archive::apply_layer_from). Hashing overlaps the
+// unpacking and no byte is copied between them; the Feeder path costs two more copies through
+// a socket, which only compressed input (bound by decompression anyway) still pays.
+class BlockPipeline {
+public:
+    static constexpr size_t kBlock = 1 << 20;
+    static constexpr size_t kQueued = 4;
+
+    BlockPipeline(int fd, archive::TarSplitter& splitter, std::string first)
+        : fd_(fd), splitter_(splitter), first_(std::move(first)) {}
+
+    // The reader thread.
+    void run() {
+        result_ = pump();
+        std::lock_guard lk(mu_);
+        done_ = true;
+        cv_.notify_all();
+    }
+
+    // The unpacker: the next block, or an empty view at the end. The previous block is
+    // recycled, so a view is valid until the next call.
+    Result<std::string_view> next() {
+        std::unique_lock lk(mu_);
+        if (current_) {
+            spare_.push_back(std::move(*current_));
+            current_.reset();
+            cv_.notify_all();
+        }
+        cv_.wait(lk, [&] { return !full_.empty() || done_; });
+        if (full_.empty()) {
+            if (!result_) return Unexpected(result_.error());
+            return std::string_view{};
+        }
+        current_ = std::move(full_.front());
+        full_.pop_front();
+        return std::string_view(current_->data(), current_->size());
+    }
+
+    // The unpacker stopped (finished or failed): the reader stops too.
+    void stop() {
+        std::lock_guard lk(mu_);
+        stopped_ = true;
+        cv_.notify_all();
+    }
+
+    Result<void> result() {
+        std::lock_guard lk(mu_);
+        return result_;
+    }
+
+private:
+    Result<void> pump() {
+        if (!first_.empty()) BERTH_TRY(publish(std::move(first_)));
+        for (;;) {
+            std::string block;
+            {
+                std::unique_lock lk(mu_);
+                cv_.wait(lk, [&] { return full_.size() < kQueued || stopped_; });
+                if (stopped_) return {};
+                if (!spare_.empty()) {
+                    block = std::move(spare_.back());
+                    spare_.pop_back();
+                }
+            }
+            block.resize(kBlock);
+            size_t got = 0;
+            // Fill the block (a pipe hands out at most its buffer per read).
+            while (got < kBlock) {
+                ssize_t n = ::read(fd_, block.data() + got, kBlock - got);
+                if (n < 0 && errno == EINTR) continue;
+                if (n < 0) return BERTH_SYS_ERROR("read layer");
+                if (n == 0) break;
+                got += static_cast<size_t>(n);
+            }
+            if (got == 0) return {};
+            block.resize(got);
+            BERTH_TRY(publish(std::move(block)));
+            if (got < kBlock) {
+                // Short fill means EOF was seen; confirm instead of assuming.
+                continue;
+            }
+        }
+    }
+
+    Result<void> publish(std::string block) {
+        BERTH_TRY_CTX(splitter_.feed(block), "record tar split");
+        std::lock_guard lk(mu_);
+        full_.push_back(std::move(block));
+        cv_.notify_all();
+        return {};
+    }
+
+    int fd_;
+    archive::TarSplitter& splitter_;
+    std::string first_;
+    std::mutex mu_;
+    std::condition_variable cv_;
+    std::deque<std::string> full_;
+    std::vector<std::string> spare_;
+    std::optional<std::string> current_;
+    bool done_ = false;
+    bool stopped_ = false;
+    Result<void> result_;
+};
+
+// Reads the first bytes of a layer (at least enough for a compression magic number, unless
+// the input is shorter).
+Result<std::string> read_head(int fd) {
+    std::string head(64 * 1024, '\0');
+    size_t got = 0;
+    while (got < 6) {
+        ssize_t n = ::read(fd, head.data() + got, head.size() - got);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return BERTH_SYS_ERROR("read layer");
+        if (n == 0) break;
+        got += static_cast<size_t>(n);
+    }
+    head.resize(got);
+    return head;
+}
+
+// gzip, zstd, bzip2, xz and lz4 by their magic numbers (what Docker and containerd accept).
+bool looks_compressed(std::string_view h) {
+    auto starts = [&](std::string_view m) { return h.substr(0, m.size()) == m; };
+    using namespace std::string_view_literals;
+    return starts("\x1f\x8b"sv) || starts("\x28\xb5\x2f\xfd"sv) || starts("BZh"sv) ||
+           starts("\xfd\x37\x7a\x58\x5a\x00"sv) || starts("\x04\x22\x4d\x18"sv);
+}
 
 // A tar in which later entries overwrote files of earlier ones (same name, a whiteout of it, a
 // non-directory replacing their parent): diff/ no longer holds those payloads, so the first
@@ -345,25 +495,43 @@ Result<LayerInfo> LayerStore::apply(const std::optional<Digest>& parent_chain, i
     off_t start = ::lseek(tar_fd, 0, SEEK_CUR);
     archive::TarSplitter splitter(split_fd.get());
 
-    int sv[2];
-    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
-        return BERTH_SYS_ERROR("apply layer: socketpair");
-    }
-    UniqueFd reader(sv[0]);
-    auto feeder = std::make_unique<Feeder>();
-    feeder->in_fd = tar_fd;
-    feeder->out.reset(sv[1]);
-    feeder->splitter = &splitter;
-    std::thread th([f = feeder.get()] { f->run(); });
-
+    std::string head = BERTH_TRY_CTX(read_head(tar_fd), "apply layer");
     std::string diff = path_join(tmp, "diff");
-    auto applied = archive::apply_layer(reader.get(), diff, opts_.apply);
-    reader.reset();  // a feeder still sending gets EPIPE and stops
-    th.join();
-    if (!feeder->result) {
-        return Unexpected(std::move(feeder->result).error().wrap("apply layer"));
+    if (!looks_compressed(head)) {
+        BlockPipeline pipeline(tar_fd, splitter, std::move(head));
+        std::thread th([&pipeline] { pipeline.run(); });
+        auto applied = archive::apply_layer_from([&pipeline] { return pipeline.next(); }, diff,
+                                                 opts_.apply);
+        // The unpacker stops at the end-of-archive blocks; what follows (tar's padding to a
+        // 10 KiB record, anything else) is part of the layer's bytes and of its diff ID.
+        while (applied) {
+            auto rest = pipeline.next();
+            if (!rest || rest->empty()) break;
+        }
+        pipeline.stop();
+        th.join();
+        if (auto r = pipeline.result(); !r) return Unexpected(std::move(r).error().wrap("apply layer"));
+        if (!applied) return Unexpected(std::move(applied).error().wrap("apply layer"));
+    } else {
+        int sv[2];
+        if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+            return BERTH_SYS_ERROR("apply layer: socketpair");
+        }
+        UniqueFd reader(sv[0]);
+        auto feeder = std::make_unique<Feeder>();
+        feeder->in_fd = tar_fd;
+        feeder->out.reset(sv[1]);
+        feeder->splitter = &splitter;
+        feeder->prefix = std::move(head);
+        std::thread th([f = feeder.get()] { f->run(); });
+        auto applied = archive::apply_layer(reader.get(), diff, opts_.apply);
+        reader.reset();  // a feeder still sending gets EPIPE and stops
+        th.join();
+        if (!feeder->result) {
+            return Unexpected(std::move(feeder->result).error().wrap("apply layer"));
+        }
+        if (!applied) return Unexpected(std::move(applied).error().wrap("apply layer"));
     }
-    if (!applied) return Unexpected(std::move(applied).error().wrap("apply layer"));
 
     auto split = BERTH_TRY_CTX(splitter.finish(), "apply layer: record tar split");
     Digest diff_id = split.digest;

@@ -164,7 +164,11 @@ struct MetadataStore::Impl {
                 return make_error(Errc::Internal, "set journal_mode=WAL: got \"{}\"", jm.text(0));
         }
         // foreign_keys is per connection and ignored inside a transaction: set it first.
-        BERTH_TRY_CTX(sqlite::exec(db.get(), "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON"),
+        // cache_size: the default 2 MiB page cache stays resident in an idle daemon that must
+        // stay under 10 MiB; the database is small (a few rows per image) and on the page cache.
+        BERTH_TRY_CTX(sqlite::exec(db.get(),
+                                   "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; "
+                                   "PRAGMA cache_size = -256"),
                       "set pragmas");
         return in_tx(true, [&]() -> Result<void> {
             auto v = BERTH_TRY(query(db.get(), "PRAGMA user_version"));

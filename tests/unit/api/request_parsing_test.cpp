@@ -10,7 +10,6 @@
 #include "berth/api/server/query.hpp"
 #include "berth/api/server/response.hpp"
 #include "berth/api/server/router.hpp"
-#include "berth/api/server/timestamp.hpp"
 #include "berth/api/types/events.hpp"
 #include "berth/api/types/image.hpp"
 #include "berth/api/types/system.hpp"
@@ -106,20 +105,6 @@ TEST(HttpStatus, OneMappingForEveryCategory) {
     EXPECT_EQ(http_status_for(Errc::Unavailable), 503);
     EXPECT_EQ(http_status_for(Errc::Unsupported), 501);
     EXPECT_EQ(http_status_for(Errc::Internal), 500);
-}
-
-TEST(Timestamp, MobyForms) {
-    const int64_t now = 1'700'000'000'000'000'000;
-    EXPECT_EQ(*parse_timestamp("1700000000", now), 1'700'000'000'000'000'000);
-    EXPECT_EQ(*parse_timestamp("1700000000.5", now), 1'700'000'000'500'000'000);
-    EXPECT_EQ(*parse_timestamp("1700000000.000000001", now), 1'700'000'000'000'000'001);
-    EXPECT_EQ(*parse_timestamp("10m", now), now - 600'000'000'000);
-    EXPECT_EQ(*parse_timestamp("1h30m", now), now - 5'400'000'000'000);
-    EXPECT_EQ(*parse_timestamp("2023-11-14T22:13:20Z", now), 1'700'000'000'000'000'000);
-    EXPECT_EQ(*parse_timestamp("2023-11-14T23:13:20+01:00", now), 1'700'000'000'000'000'000);
-    EXPECT_EQ(*parse_timestamp("2023-11-14T22:13:20.25Z", now), 1'700'000'000'250'000'000);
-    EXPECT_EQ(*parse_timestamp("2023-11-14", now), 1'699'920'000'000'000'000);
-    EXPECT_FALSE(parse_timestamp("yesterday", now));
 }
 
 TEST(Progress, MobyBarAndSizes) {

@@ -21,7 +21,7 @@
 #include "berth/api/server/query.hpp"
 #include "berth/api/server/routes.hpp"
 #include "berth/api/server/server.hpp"
-#include "berth/api/server/timestamp.hpp"
+#include "berth/common/time.hpp"
 #include "fake_backends.hpp"
 #include "test_client.hpp"
 

@@ -56,12 +56,6 @@ TEST(Units, Times) {
     setenv("TZ", "UTC", 1);
     tzset();
     EXPECT_EQ(go_time_string(1704164645), "2024-01-02 03:04:05 +0000 UTC");
-    int64_t t = 0;
-    ASSERT_TRUE(parse_rfc3339("2024-01-02T03:04:05.123456789Z", t));
-    EXPECT_EQ(t, 1704164645);
-    ASSERT_TRUE(parse_rfc3339("2024-01-02T04:04:05+01:00", t));
-    EXPECT_EQ(t, 1704164645);
-    EXPECT_FALSE(parse_rfc3339("yesterday", t));
 }
 
 TEST(TableWriter, ColumnsLikeGoTabwriter) {

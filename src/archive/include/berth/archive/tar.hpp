@@ -94,6 +94,16 @@ struct ApplyStats {
 [[nodiscard]] Result<ApplyStats> apply_layer(int fd, const std::string& target_dir,
                                              const ApplyOptions& opts = {});
 
+/// A source of tar bytes for apply_layer_from(): each call returns the next block (valid until
+/// the next call), an empty view at the end, or an error (which apply_layer_from() returns).
+using ReadBlockFn = std::function<Result<std::string_view>()>;
+
+/// apply_layer() reading from `next` instead of a file descriptor, so a caller that already
+/// holds the bytes in memory (hashing them on another thread) hands them over without a copy.
+[[nodiscard]] Result<ApplyStats> apply_layer_from(const ReadBlockFn& next,
+                                                  const std::string& target_dir,
+                                                  const ApplyOptions& opts = {});
+
 /// Output compression of write_layer().
 enum class Compression { None, Gzip, Zstd };
 

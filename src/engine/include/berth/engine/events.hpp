@@ -86,7 +86,4 @@ private:
     std::vector<EventSubscription*> subs_;
 };
 
-/// Nanoseconds since the epoch, from CLOCK_REALTIME.
-int64_t now_nano() noexcept;
-
 }  // namespace berth::engine
