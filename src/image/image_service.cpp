@@ -3,7 +3,6 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
-#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -97,10 +96,7 @@ bool is_image_id_prefix(const Digest& id, std::string_view name) {
 Result<oci::Platform> import_platform(std::string_view spec) {
     oci::Platform p;
     if (spec.empty()) {
-        struct utsname u {};
-        if (::uname(&u) != 0) return BERTH_SYS_ERROR("uname");
-        p.os = "linux";
-        p.architecture = u.machine;
+        p = oci::host_platform();
     } else {
         auto parts = split(spec, '/');
         if (parts.size() > 3 || parts[0].empty())
@@ -115,9 +111,7 @@ Result<oci::Platform> import_platform(std::string_view spec) {
         if (parts.size() > 1) {
             p.architecture = parts[1];
         } else {
-            struct utsname u {};
-            if (::uname(&u) != 0) return BERTH_SYS_ERROR("uname");
-            p.architecture = u.machine;
+            p.architecture = oci::host_platform().architecture;
         }
         if (parts.size() > 2) p.variant = parts[2];
     }

@@ -55,30 +55,6 @@ constexpr uint64_t kMaxJsonSize = 32ULL << 20;
 /// Nested indexes followed at most this deep (an index of indexes of ... is malformed).
 constexpr int kMaxIndexDepth = 4;
 
-#if defined(__x86_64__)
-constexpr std::string_view kHostArch = "amd64";
-constexpr std::string_view kHostVariant = "";
-#elif defined(__aarch64__)
-constexpr std::string_view kHostArch = "arm64";
-constexpr std::string_view kHostVariant = "v8";
-#elif defined(__arm__)
-constexpr std::string_view kHostArch = "arm";
-constexpr std::string_view kHostVariant = "v7";
-#elif defined(__i386__)
-constexpr std::string_view kHostArch = "386";
-constexpr std::string_view kHostVariant = "";
-#elif defined(__s390x__)
-constexpr std::string_view kHostArch = "s390x";
-constexpr std::string_view kHostVariant = "";
-#elif defined(__powerpc64__) && defined(__LITTLE_ENDIAN__)
-constexpr std::string_view kHostArch = "ppc64le";
-constexpr std::string_view kHostVariant = "";
-#elif defined(__riscv) && __riscv_xlen == 64
-constexpr std::string_view kHostArch = "riscv64";
-constexpr std::string_view kHostVariant = "";
-#else
-#error "unknown host architecture: add its GOARCH name"
-#endif
 
 /// One layer of an image in the archive.
 struct LayerSource {
@@ -296,8 +272,10 @@ Result<void> collect_oci(int root_fd, const oci::Descriptor& d, std::string orig
             return make_error(Errc::InvalidArgument, "{}: indexes nested too deep", origin);
         }
         auto idx = BERTH_TRY_CTX(oci::parse_index(raw, blob_path(d.digest)), "{}", origin);
-        auto sel = BERTH_TRY_CTX(oci::select_manifest(idx, "linux", kHostArch, kHostVariant),
-                                 "{}: {}", origin, blob_path(d.digest));
+        const oci::Platform host = oci::host_platform();
+        auto sel = BERTH_TRY_CTX(
+            oci::select_manifest(idx, "linux", host.architecture, host.variant), "{}: {}",
+            origin, blob_path(d.digest));
         return collect_oci(root_fd, sel, origin + " -> " + blob_path(sel.digest), depth + 1, tag,
                            items);
     }
@@ -349,11 +327,13 @@ Result<std::vector<LoadItem>> parse_oci_layout(int root_fd) {
     auto index = BERTH_TRY(oci::parse_index(text, "index.json"));
     std::vector<LoadItem> items;
     size_t skipped = 0;
+    const oci::Platform host = oci::host_platform();
     for (size_t k = 0; k < index.manifests.size(); ++k) {
         const oci::Descriptor& d = index.manifests[k];
         std::string origin = fmt::format("index.json manifests[{}]", k);
         // A top-level entry for another platform (an index.json listing several) is not ours.
-        if (d.platform && !oci::platform_matches(*d.platform, "linux", kHostArch, kHostVariant)) {
+        if (d.platform && !oci::platform_matches(*d.platform, "linux", host.architecture,
+                                                     host.variant)) {
             ++skipped;
             continue;
         }
@@ -362,7 +342,8 @@ Result<std::vector<LoadItem>> parse_oci_layout(int root_fd) {
     }
     if (items.empty()) {
         if (skipped) {
-            return make_error(Errc::NotFound, "index.json: no image for linux/{}", kHostArch);
+            return make_error(Errc::NotFound, "index.json: no image for linux/{}",
+                              host.architecture);
         }
         return invalid("index.json: no manifests");
     }

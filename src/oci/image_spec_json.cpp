@@ -1,3 +1,5 @@
+#include <sys/utsname.h>
+
 #include <algorithm>
 #include <cctype>
 #include <cstdint>
@@ -411,6 +413,15 @@ Result<std::string> detect_media_type(std::string_view text) {
     return make_error(Errc::InvalidArgument,
                       "detect media type: neither a manifest (no \"layers\") nor an index (no "
                       "\"manifests\")");
+}
+
+Platform host_platform() {
+    struct utsname u {};
+    Platform p;
+    p.os = "linux";
+    // uname(2) cannot fail with a valid buffer; an empty machine would only give no match.
+    if (::uname(&u) == 0) p.architecture = u.machine;
+    return normalize_platform(p);
 }
 
 Platform normalize_platform(const Platform& p) {

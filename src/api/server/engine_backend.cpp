@@ -20,6 +20,7 @@
 #include "berth/engine/daemon.hpp"
 #include "berth/image/image_service.hpp"
 #include "berth/image/reference.hpp"
+#include "berth/oci/image_spec.hpp"
 
 namespace berth::api {
 namespace {
@@ -176,16 +177,6 @@ private:
 
 // ---- system --------------------------------------------------------------------------------
 
-std::string go_arch() {
-    struct utsname u {};
-    ::uname(&u);
-    std::string m = u.machine;
-    if (m == "x86_64") return "amd64";
-    if (m == "aarch64") return "arm64";
-    if (m == "i686" || m == "i386") return "386";
-    return m;
-}
-
 std::string kernel_version() {
     struct utsname u {};
     ::uname(&u);
@@ -232,7 +223,7 @@ public:
         v.version = version_;
         v.git_commit = BERTH_GIT_COMMIT;
         v.go_version = fmt::format("gcc {}.{}", __GNUC__, __GNUC_MINOR__);
-        v.arch = go_arch();
+        v.arch = oci::host_platform().architecture;
         v.kernel_version = kernel_version();
         return v;
     }

@@ -244,6 +244,10 @@ struct Parsed {
 /// -> "v8"; amd64 variant "v1" -> "".
 [[nodiscard]] Platform normalize_platform(const Platform& p);
 
+/// The platform of this machine as image indexes name it: "linux" and uname's machine,
+/// normalised (x86_64 -> amd64, aarch64 -> arm64/v8, ...).
+[[nodiscard]] Platform host_platform();
+
 /// True if an image built for `p` runs on os/arch/variant: same os and arch after
 /// normalisation, and a compatible variant (equal, or for arm/arm64/amd64 an older level: an
 /// arm/v7 host runs v6 and v5, arm64 v9 runs v8, amd64 v3 runs v2 and v1).
