@@ -273,7 +273,7 @@ scenario_ps() {
     start_sleeper "$id" || return 1
     pid=$(ctr_ task ls | awk -v id="$id" '$1 == id { print $2 }')
     out=$(ctr_ task ps "$id" 2>"$err") || fail "ctr task ps failed" || return 1
-    awk 'NR > 1 { print $1 }' <<<"$out" | grep -qx "$pid" ||
+    grep -qx "$pid" <<<"$(awk 'NR > 1 { print $1 }' <<<"$out")" ||
         fail "ctr task ps did not list the init pid $pid: $out" || return 1
     remove_sleeper "$id"
 }
