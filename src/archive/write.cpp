@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "berth/archive/tar.hpp"
+#include "berth/common/fs.hpp"
 #include "berth/common/unique_fd.hpp"
 #include "util.hpp"
 
@@ -42,19 +43,6 @@ struct EntryFree {
     void operator()(struct archive_entry* e) const noexcept { ::archive_entry_free(e); }
 };
 using Entry = std::unique_ptr<struct archive_entry, EntryFree>;
-
-Result<void> write_all(int fd, const char* p, size_t n) {
-    while (n > 0) {
-        ssize_t w = ::write(fd, p, n);
-        if (w < 0) {
-            if (errno == EINTR) continue;
-            return BERTH_SYS_ERROR("write layer output");
-        }
-        p += w;
-        n -= static_cast<size_t>(w);
-    }
-    return {};
-}
 
 class Writer {
 public:
@@ -100,7 +88,7 @@ la_ssize_t Writer::write_cb(struct archive*, void* self, const void* buf, size_t
 
 Result<void> Writer::sink(const char* buf, size_t n) {
     if (opts_.on_uncompressed) BERTH_TRY(opts_.on_uncompressed(std::string_view(buf, n)));
-    if (!comp_) return write_all(out_fd_, buf, n);
+    if (!comp_) return write_all(out_fd_, std::string_view(buf, n), "layer output");
     if (::archive_write_data(comp_.get(), buf, n) < 0)
         return make_error(Errc::Internal, "compress layer: {}", archive_message(comp_.get()));
     return {};

@@ -28,17 +28,6 @@ Result<std::string> read_all(int fd, const std::string& what) {
     }
 }
 
-Result<void> write_all(int fd, std::string_view data, const std::string& what) {
-    while (!data.empty()) {
-        ssize_t n = ::write(fd, data.data(), data.size());
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            return BERTH_SYS_ERROR("write {}", what);
-        }
-        data.remove_prefix(static_cast<size_t>(n));
-    }
-    return {};
-}
 
 Result<void> remove_at(int dirfd, const char* name, dev_t dev);
 
@@ -80,6 +69,18 @@ Result<void> remove_at(int dirfd, const char* name, dev_t dev) {
 }
 
 }  // namespace
+
+Result<void> write_all(int fd, std::string_view data, std::string_view what) {
+    while (!data.empty()) {
+        ssize_t n = ::write(fd, data.data(), data.size());
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return BERTH_SYS_ERROR("write {}", what);
+        }
+        data.remove_prefix(static_cast<size_t>(n));
+    }
+    return {};
+}
 
 Result<std::string> read_file(const std::string& path) {
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));

@@ -30,6 +30,7 @@
 #include <nlohmann/json.hpp>
 
 #include "berth/common/digest.hpp"
+#include "berth/common/fs.hpp"
 #include "berth/common/result.hpp"
 #include "berth/common/unique_fd.hpp"
 #include "berth/image/image_service.hpp"
@@ -51,18 +52,6 @@ constexpr std::string_view kAnnotationRefName = "org.opencontainers.image.ref.na
 /// moby's ociLayoutContent, byte for byte (with the space).
 constexpr std::string_view kOciLayoutContent = R"({"imageLayoutVersion": "1.0.0"})";
 
-Result<void> write_all(int fd, std::string_view data) {
-    while (!data.empty()) {
-        ssize_t n = ::write(fd, data.data(), data.size());
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            return BERTH_SYS_ERROR("write {} bytes", data.size());
-        }
-        data.remove_prefix(static_cast<size_t>(n));
-    }
-    return {};
-}
-
 /// Writes `value` as zero-padded octal into field[0 .. len-1) followed by a NUL, as Go's
 /// archive/tar formats numeric ustar fields.
 void put_octal(char* field, size_t len, uint64_t value) {
@@ -83,7 +72,7 @@ public:
 
     Result<void> file(const std::string& name, std::string_view data, int64_t mtime) {
         BERTH_TRY(begin_file(name, data.size(), mtime));
-        BERTH_TRY(write_all(fd_, data));
+        BERTH_TRY(write_all(fd_, data, "save output"));
         return end_file(data.size());
     }
 
@@ -94,7 +83,7 @@ public:
             std::string rec = pax_record("size", std::to_string(size));
             BERTH_TRY(header("PaxHeaders.0/" + name.substr(name.rfind('/') + 1), 'x', 0644,
                              rec.size(), mtime));
-            BERTH_TRY(write_all(fd_, rec));
+            BERTH_TRY(write_all(fd_, rec, "save output"));
             BERTH_TRY(end_file(rec.size()));
         }
         return header(name, '0', 0644, size, mtime);
@@ -105,13 +94,13 @@ public:
         size_t rem = static_cast<size_t>(size % kBlockSize);
         if (rem == 0) return {};
         static const std::array<char, kBlockSize> zeros{};
-        return write_all(fd_, std::string_view(zeros.data(), kBlockSize - rem));
+        return write_all(fd_, std::string_view(zeros.data(), kBlockSize - rem), "save output");
     }
 
     /// The end-of-archive marker: two zero blocks (Go's tar.Writer.Close).
     Result<void> close() {
         static const std::array<char, 2 * kBlockSize> zeros{};
-        return write_all(fd_, std::string_view(zeros.data(), zeros.size()));
+        return write_all(fd_, std::string_view(zeros.data(), zeros.size()), "save output");
     }
 
 private:
@@ -156,7 +145,7 @@ private:
         std::memcpy(&h[148], chk.data(), 6);
         h[154] = '\0';
         h[155] = ' ';
-        return write_all(fd_, std::string_view(h.data(), h.size()));
+        return write_all(fd_, std::string_view(h.data(), h.size()), "save output");
     }
 
     int fd_;

@@ -78,19 +78,6 @@ types::ImageSummary summary_of(const image::Image& img) {
 // side, which works on file descriptors so it can stream into libarchive and splice).
 constexpr size_t kPumpBlock = 1 << 20;
 
-Result<void> write_all_fd(int fd, const char* p, size_t n) {
-    while (n > 0) {
-        ssize_t w = ::write(fd, p, n);
-        if (w < 0) {
-            if (errno == EINTR) continue;
-            return BERTH_SYS_ERROR("write to pipe");
-        }
-        p += w;
-        n -= static_cast<size_t>(w);
-    }
-    return {};
-}
-
 struct Pipe {
     UniqueFd rd, wr;
     static Result<Pipe> make() {
@@ -118,7 +105,7 @@ Result<T> consume_body(BodyReader& body, F&& consume) {
                 return;
             }
             if (*n == 0) return;
-            if (auto w = write_all_fd(wr.get(), buf.data(), *n); !w) {
+            if (auto w = write_all(wr.get(), std::string_view(buf.data(), *n), "pipe"); !w) {
                 // The consumer stopped reading (it failed); drain nothing more.
                 return;
             }

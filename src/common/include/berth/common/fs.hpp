@@ -25,6 +25,10 @@ namespace berth {
 /// Same as write_file, relative to a directory fd.
 [[nodiscard]] Result<void> write_file_at(int dirfd, const std::string& name, std::string_view data);
 
+/// Writes all of `data` to `fd`, retrying short writes and EINTR. `what` names the target in
+/// the error ("write <what>: <errno>").
+[[nodiscard]] Result<void> write_all(int fd, std::string_view data, std::string_view what);
+
 enum class Durability { Durable, Volatile };
 
 /// Replaces `path` atomically: `<path>.tmp-<pid>`, then rename over `path`. Durable also fsyncs
