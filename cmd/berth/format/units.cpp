@@ -1,4 +1,5 @@
-// go-units and Go time formatting, reimplemented (docker prints every size and age this way).
+// go-units durations and Go time formatting, reimplemented (docker prints every age this way);
+// sizes are berth/common/units.hpp.
 
 #include "units.hpp"
 
@@ -10,37 +11,6 @@
 #include <fmt/format.h>
 
 namespace berth::cli::format {
-
-namespace {
-
-// Go's %.*g: like C's, which also drops trailing zeros and switches to an exponent at the
-// same point; C writes at least two exponent digits, as Go does.
-std::string go_g(double v, int precision) {
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%.*g", precision, v);
-    return buf;
-}
-
-std::string sized(double size, double base, const char* const* units, int n, int precision) {
-    int i = 0;
-    while (size >= base && i < n - 1) {
-        size /= base;
-        ++i;
-    }
-    return go_g(size, precision) + units[i];
-}
-
-}  // namespace
-
-std::string human_size(double bytes, int precision) {
-    static const char* const kUnits[] = {"B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"};
-    return sized(bytes, 1000.0, kUnits, 9, precision);
-}
-
-std::string bytes_size(double bytes) {
-    static const char* const kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB", "YiB"};
-    return sized(bytes, 1024.0, kUnits, 9, 4);
-}
 
 std::string human_duration(int64_t ns) {
     int64_t seconds = ns / 1000000000;

@@ -5,14 +5,16 @@
 #include <cstdint>
 #include <string>
 
+#include "berth/common/units.hpp"
+
 namespace berth::cli::format {
 
-/// go-units HumanSizeWithPrecision: decimal units (B, kB, MB, ...), `precision` significant
-/// digits in Go's %g style: 4260000 -> "4.26MB", 0 -> "0B".
-std::string human_size(double bytes, int precision = 3);
-
-/// go-units BytesSize: binary units (B, KiB, MiB, ...), 4 significant digits: "1.5MiB".
-std::string bytes_size(double bytes);
+/// Sizes as the docker CLI prints them: berth::human_size with the CLI's precision of 3
+/// significant digits unless told otherwise ("4.26MB"); go-units BytesSize as is.
+inline std::string human_size(double bytes, int precision = 3) {
+    return berth::human_size(bytes, precision);
+}
+using berth::bytes_size;
 
 /// go-units HumanDuration: "Less than a second", "About a minute", "2 hours", "3 weeks".
 std::string human_duration(int64_t nanoseconds);

@@ -4,19 +4,9 @@
 
 #include <fmt/format.h>
 
-namespace berth::api {
+#include "berth/common/units.hpp"
 
-std::string human_size(double bytes) {
-    static const char* const kUnits[] = {"B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"};
-    size_t i = 0;
-    while (bytes >= 1000.0 && i + 1 < std::size(kUnits)) {
-        bytes /= 1000.0;
-        ++i;
-    }
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%.4g%s", bytes, kUnits[i]);
-    return buf;
-}
+namespace berth::api {
 
 std::string progress_bar(int64_t current, int64_t total) {
     if (current <= 0 && total <= 0) return {};

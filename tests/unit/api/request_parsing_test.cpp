@@ -107,10 +107,7 @@ TEST(HttpStatus, OneMappingForEveryCategory) {
     EXPECT_EQ(http_status_for(Errc::Internal), 500);
 }
 
-TEST(Progress, MobyBarAndSizes) {
-    EXPECT_EQ(human_size(512), "512B");
-    EXPECT_EQ(human_size(1234567), "1.235MB");
-    EXPECT_EQ(human_size(2000), "2kB");
+TEST(Progress, MobyBar) {
     EXPECT_EQ(progress_bar(0, 0), "");
     EXPECT_EQ(progress_bar(1000, 0), "     1kB");
     std::string bar = progress_bar(50, 100);

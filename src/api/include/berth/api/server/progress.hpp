@@ -34,10 +34,6 @@ public:
     [[nodiscard]] virtual Result<void> aux(const nlohmann::json& data) = 0;
 };
 
-/// Sizes the way moby's go-units HumanSize does: 4 significant digits, decimal units
-/// ("1.235MB", "512B", "2kB").
-std::string human_size(double bytes);
-
 /// moby's JSONProgress.String() for a server without terminal (width 200): a 50-character
 /// bar and "current/total" ("[=====>     ]  1.2MB/2.4MB"); just the current size when the total
 /// is unknown; "" when both are 0.
