@@ -3,6 +3,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <map>
+
 #include "berth/common/fs.hpp"
 #include "berth/common/log.hpp"
 
@@ -76,36 +78,39 @@ Result<image::Image> Daemon::tag_image(std::string_view source, std::string_view
     return img;
 }
 
+void Daemon::removal_events(const std::vector<image::DeleteItem>& items,
+                            const std::vector<image::Image>& before) {
+    std::map<std::string, const image::Image*> by_id, by_ref;
+    for (const auto& img : before) {
+        by_id[img.record.id.string()] = &img;
+        for (const auto* refs : {&img.record.tags, &img.record.repo_digests}) {
+            for (const auto& r : *refs) {
+                if (auto ref = image::Reference::parse(r)) by_ref[ref->familiar_string()] = &img;
+            }
+        }
+    }
+    for (const auto& it : items) {
+        const auto& index = it.untagged.empty() ? by_id : by_ref;
+        auto found = index.find(it.untagged.empty() ? it.deleted : it.untagged);
+        if (found == index.end()) continue;  // a layer's chain ID: no event
+        const image::Image& img = *found->second;
+        image_event(img, img.record.id.string(), it.untagged.empty() ? "delete" : "untag");
+    }
+}
+
 Result<std::vector<image::DeleteItem>> Daemon::remove_image(std::string_view name, bool force,
                                                            bool prune) {
-    // Labels for the events must be read before the image is gone.
-    auto before = images_->get(name);
+    // The events need the images' IDs and labels, which are gone afterwards.
+    auto before = images_->list();
     auto items = BERTH_TRY(images_->remove(name, force, prune));
-    for (const auto& it : items) {
-        Event e;
-        e.type = "image";
-        if (!it.untagged.empty()) {
-            e.action = "untag";
-            e.actor_id = before ? before->record.id.string() : it.untagged;
-        } else {
-            e.action = "delete";
-            e.actor_id = it.deleted;
-        }
-        if (before) e.attributes = before->config.config.labels;
-        e.attributes["name"] = e.actor_id;
-        events_.publish(std::move(e));
-    }
+    if (before) removal_events(items, *before);
     return items;
 }
 
 Result<image::PruneReport> Daemon::prune_images(const image::ImageFilters& filters) {
+    auto before = images_->list();
     auto report = BERTH_TRY(images_->prune(filters));
-    for (const auto& it : report.deleted) {
-        Event e{"image", it.untagged.empty() ? "delete" : "untag",
-                it.untagged.empty() ? it.deleted : it.untagged, {}, 0};
-        e.attributes["name"] = e.actor_id;
-        events_.publish(std::move(e));
-    }
+    if (before) removal_events(report.deleted, *before);
     Event e{"image", "prune", "", {{"reclaimed", std::to_string(report.space_reclaimed)}}, 0};
     events_.publish(std::move(e));
     return report;

@@ -50,6 +50,12 @@ private:
     Daemon(DaemonConfig cfg, std::string id, std::unique_ptr<image::ImageService> images)
         : cfg_(std::move(cfg)), id_(std::move(id)), images_(std::move(images)) {}
     void image_event(const image::Image& img, std::string_view name, std::string_view action);
+    /// moby's events for what a removal deleted (daemon/images/image_delete.go): "untag" per
+    /// reference and "delete" per image, each with the image ID as actor and its labels. The
+    /// chain IDs of the layers that went with an image are in `items` too and publish nothing.
+    /// `before` is the image list taken before the removal.
+    void removal_events(const std::vector<image::DeleteItem>& items,
+                        const std::vector<image::Image>& before);
 
     DaemonConfig cfg_;
     std::string id_;
