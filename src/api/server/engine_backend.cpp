@@ -234,10 +234,10 @@ public:
         i.ngoroutines = count_dir("/proc/self/task");
         i.system_time = format_rfc3339_nano(now_unix_nanos());
         i.cgroup_version = cgroup_version();
-        i.kernel_version = kernel_version();
-        i.operating_system = os_pretty_name();
         struct utsname u {};
         ::uname(&u);
+        i.kernel_version = u.release;
+        i.operating_system = os_pretty_name();
         i.architecture = u.machine;
         i.ncpu = ::get_nprocs();
         struct sysinfo si {};
@@ -405,8 +405,8 @@ public:
     }
 
     Result<void> save(const std::vector<std::string>& names, Writer& out) override {
-        // Resolve every name before the first byte, so a typo is still a 404.
-        for (const auto& n : names) BERTH_TRY(d_.images().get(n));
+        // ImageService::save resolves every name before its first byte and the route's stream
+        // starts with the first byte, so a typo is still a 404.
         return produce_to(out, [&](int fd) { return d_.save_images(names, fd); });
     }
 
