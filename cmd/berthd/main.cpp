@@ -100,6 +100,8 @@ int run(const Flags& f) {
     api::register_ping_routes(server.router());
     api::register_system_routes(server.router(), *backends.system);
     api::register_image_routes(server.router(), *backends.images);
+    if (backends.containers)
+        api::register_container_routes(server.router(), *backends.containers);
     if (auto r = server.listen(); !r) {
         BLOG_ERROR("failed to start daemon: {}", r.error().what());
         return 1;

@@ -44,7 +44,27 @@ Result<std::unique_ptr<Daemon>> Daemon::open(DaemonConfig cfg) {
     opts.preserve_ownership = ::geteuid() == 0;
     auto images = BERTH_TRY_CTX(image::ImageService::open(cfg.data_root, opts),
                                 "open image store in {}", cfg.data_root);
-    return std::unique_ptr<Daemon>(new Daemon(std::move(cfg), std::move(id), std::move(images)));
+    std::unique_ptr<Daemon> d(new Daemon(std::move(cfg), std::move(id), std::move(images)));
+    ContainerService::Paths paths;
+    paths.data_root = d->cfg_.data_root;
+    paths.exec_root = d->cfg_.exec_root;
+    paths.shim_binary = d->cfg_.shim_binary;
+    if (paths.shim_binary.empty()) {
+        // Installed side by side: berthd and berth-shim in the same directory.
+        char buf[4096];
+        ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+        if (n < 0) return BERTH_SYS_ERROR("readlink /proc/self/exe");
+        std::string self(buf, static_cast<size_t>(n));
+        paths.shim_binary = self.substr(0, self.rfind('/') + 1) + "berth-shim";
+    }
+    paths.init_binary = d->cfg_.init_binary;
+    d->containers_ = BERTH_TRY_CTX(ContainerService::open(paths, *d->images_, d->events_),
+                                   "open containers in {}", d->cfg_.data_root);
+    return d;
+}
+
+std::optional<std::string> Daemon::image_user(const Digest& image_id) const {
+    return containers_ ? containers_->image_user(image_id.string()) : std::nullopt;
 }
 
 void Daemon::image_event(const image::Image& img, std::string_view name,
@@ -102,14 +122,15 @@ Result<std::vector<image::DeleteItem>> Daemon::remove_image(std::string_view nam
                                                            bool prune) {
     // The events need the images' IDs and labels, which are gone afterwards.
     auto before = images_->list();
-    auto items = BERTH_TRY(images_->remove(name, force, prune));
+    auto items = BERTH_TRY(images_->remove(name, force, prune,
+                                           [this](const Digest& id) { return image_user(id); }));
     if (before) removal_events(items, *before);
     return items;
 }
 
 Result<image::PruneReport> Daemon::prune_images(const image::ImageFilters& filters) {
     auto before = images_->list();
-    auto report = BERTH_TRY(images_->prune(filters));
+    auto report = BERTH_TRY(images_->prune(filters, [this](const Digest& id) { return image_user(id); }));
     if (before) removal_events(report.deleted, *before);
     Event e{"image", "prune", "", {{"reclaimed", std::to_string(report.space_reclaimed)}}, 0};
     events_.publish(std::move(e));

@@ -695,6 +695,11 @@ Result<std::vector<HistoryEntry>> ImageService::history(std::string_view name) c
     return out;
 }
 
+Result<store::MountSpec> ImageService::rootfs_mount(const Image& img, const std::string& upper,
+                                                    const std::string& work) const {
+    return impl_->layers.rootfs_mount(img.record.chain_ids, upper, work);
+}
+
 Result<uint64_t> ImageService::layers_size() const {
     auto layers = BERTH_TRY_CTX(impl_->layers.list(), "layers size");
     uint64_t total = 0;

@@ -1,11 +1,13 @@
 // run and exec: processes the runtime starts and, unless detached, stays with.
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include "berth/common/fs.hpp"
 #include "berth/common/log.hpp"
 #include "berth/common/scope_exit.hpp"
+#include "berth/runtime/runtime.hpp"
 #include "console.hpp"
 #include "container.hpp"
 #include "foreground.hpp"
@@ -30,7 +32,35 @@ Result<int> run(const Globals& g, const CreateOptions& o) {
     return code;
 }
 
-Result<int> exec(const Globals& g, const ExecOptions& o) {
+Result<OwnedProcess> run_owned(const Globals& g, const CreateOptions& o) {
+    if (!o.console_socket.empty())
+        return make_error(Errc::InvalidArgument, "run_owned: the monitor takes the terminal itself, not a console socket");
+    auto cr = create_container(g, o, false, true);
+    if (!cr) return Unexpected(std::move(cr).error());
+    OwnedProcess out;
+    if (cr->terminal) {
+        auto master = recv_fd(cr->terminal.get());
+        if (!master) {
+            Loaded l{cr->rec, cr->dir, "running"};
+            (void)destroy_container(l, std::move(cr->cgroup));
+            return Unexpected(std::move(master).error().wrap("receive the container's pty master"));
+        }
+        out.terminal = std::move(*master);
+    }
+    run_poststart(cr->spec, cr->rec);
+    out.process = std::move(cr->launched.init);
+    return out;
+}
+
+namespace {
+
+/// An exec'd process, our child, and our end of its terminal channel when we hold the pty.
+struct ExecLaunched {
+    ChildProcess process;
+    UniqueFd terminal_sock;
+};
+
+Result<ExecLaunched> launch_exec(const Globals& g, const ExecOptions& o, bool own_terminal) {
     Loaded l = BERTH_TRY(load_container(g, o.id));
     if (l.status == "stopped") return make_error(Errc::Conflict, "cannot exec in a stopped container");
     if (l.status == "paused") return make_error(Errc::Conflict, "cannot exec in a paused container");
@@ -80,7 +110,7 @@ Result<int> exec(const Globals& g, const ExecOptions& o) {
         if (!o.console_socket.empty()) {
             console = BERTH_TRY(connect_unix_socket(o.console_socket));
             c.console_fd = console.get();
-        } else if (o.detach) {
+        } else if (!own_terminal) {
             return make_error(Errc::InvalidArgument,
                               "cannot allocate tty if berth-runtime will detach without setting console socket");
         } else {
@@ -97,11 +127,36 @@ Result<int> exec(const Globals& g, const ExecOptions& o) {
         BERTH_TRY_CTX(atomic_write_file(o.pid_file, std::to_string(launched->init.pid()), 0644,
                                         Durability::Volatile),
                       "write pid file");
+    return ExecLaunched{std::move(launched->init), std::move(term.ours)};
+}
+
+}  // namespace
+
+Result<int> exec(const Globals& g, const ExecOptions& o) {
+    auto e = BERTH_TRY(launch_exec(g, o, !o.detach));
     if (o.detach) {
-        launched->init.release();
+        e.process.release();
         return 0;
     }
-    return stay_with(launched->init, term.ours.get());
+    return stay_with(e.process, e.terminal_sock.get());
+}
+
+Result<OwnedProcess> exec_owned(const Globals& g, const ExecOptions& o) {
+    if (!o.console_socket.empty())
+        return make_error(Errc::InvalidArgument, "exec_owned: the monitor takes the terminal itself, not a console socket");
+    auto e = BERTH_TRY(launch_exec(g, o, true));
+    OwnedProcess out;
+    if (e.terminal_sock) {
+        auto master = recv_fd(e.terminal_sock.get());
+        if (!master) {
+            (void)::kill(e.process.pid(), SIGKILL);
+            (void)e.process.wait();
+            return Unexpected(std::move(master).error().wrap("receive the exec's pty master"));
+        }
+        out.terminal = std::move(*master);
+    }
+    out.process = std::move(e.process);
+    return out;
 }
 
 }  // namespace berth::runtime

@@ -23,6 +23,10 @@
 #include "berth/oci/image_spec.hpp"
 
 namespace berth::api {
+
+// engine_backend_containers.cpp
+std::unique_ptr<ContainerBackend> make_engine_container_backend(engine::Daemon& daemon);
+
 namespace {
 
 using nlohmann::json;
@@ -245,7 +249,13 @@ public:
         i.docker_root_dir = d_.config().data_root;
         i.runtimes = {{"runc", "berth-runtime"}};
         i.security_options = {"name=seccomp,profile=builtin"};
-        i.warnings = {"WARNING: containers are not supported by this berthd yet (images only)"};
+        auto n = d_.containers().counts();
+        i.containers = n.total;
+        i.containers_running = n.running;
+        i.containers_paused = n.paused;
+        i.containers_stopped = n.stopped;
+        i.warnings = {"WARNING: bridge networking is not available yet: containers get their own "
+                      "network namespace with loopback only (or --network host/none/container:)"};
         return i;
     }
 
@@ -455,6 +465,7 @@ EngineBackends make_engine_backends(engine::Daemon& daemon, std::string server_v
     EngineBackends b;
     b.system = std::make_unique<EngineSystemBackend>(daemon, std::move(server_version), debug);
     b.images = std::make_unique<EngineImageBackend>(daemon);
+    b.containers = make_engine_container_backend(daemon);
     return b;
 }
 

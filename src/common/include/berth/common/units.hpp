@@ -2,6 +2,7 @@
 // Byte sizes written the way Docker writes them (github.com/docker/go-units), for the daemon's
 // progress bars and the CLI's tables alike.
 
+#include <cstdint>
 #include <string>
 
 namespace berth {
@@ -13,5 +14,9 @@ namespace berth {
 
 /// go-units BytesSize: binary units (B, KiB, MiB, ...), 4 significant digits: "1.5MiB".
 [[nodiscard]] std::string bytes_size(double bytes);
+
+/// go-units HumanDuration: "Less than a second", "About a minute", "2 hours", "3 weeks"
+/// (container Status texts in the daemon, CREATED columns in the CLI).
+[[nodiscard]] std::string human_duration(int64_t nanoseconds);
 
 }  // namespace berth

@@ -3,8 +3,8 @@
 // and its event log. Every user-visible action goes through here so that it is published as an
 // event exactly once, with moby's action names and attributes (daemon/images/*.go, LogImageEvent).
 //
-// Owns: the ImageService (content, layers, metadata under data_root) and the EventBus.
-// Containers, networks and volumes join in later issues.
+// Owns: the ImageService (content, layers, metadata under data_root), the EventBus and the
+// ContainerService. Networks and volumes join in later issues.
 
 #include <memory>
 #include <string>
@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "berth/common/result.hpp"
+#include "berth/engine/containers.hpp"
 #include "berth/engine/events.hpp"
 #include "berth/image/image_service.hpp"
 
@@ -22,6 +23,10 @@ struct DaemonConfig {
     std::string exec_root = "/run/berth";
     /// fsync what is stored (never off in a real daemon; tests may turn it off).
     bool durable = true;
+    /// The berth-shim binary; "" = next to the running program.
+    std::string shim_binary;
+    /// The init for --init; "" = none (--init is then refused).
+    std::string init_binary;
 };
 
 class Daemon {
@@ -33,6 +38,7 @@ public:
     /// The engine's persistent ID (<data_root>/engine-id, made on first start), as /info's ID.
     [[nodiscard]] const std::string& id() const noexcept { return id_; }
     [[nodiscard]] image::ImageService& images() noexcept { return *images_; }
+    [[nodiscard]] ContainerService& containers() noexcept { return *containers_; }
     [[nodiscard]] EventBus& events() noexcept { return events_; }
 
     // Image actions that publish events ("import", "tag", "untag", "delete", "load", "save",
@@ -49,6 +55,8 @@ public:
 private:
     Daemon(DaemonConfig cfg, std::string id, std::unique_ptr<image::ImageService> images)
         : cfg_(std::move(cfg)), id_(std::move(id)), images_(std::move(images)) {}
+    /// What rmi and prune ask before deleting an image.
+    [[nodiscard]] std::optional<std::string> image_user(const Digest& image_id) const;
     void image_event(const image::Image& img, std::string_view name, std::string_view action);
     /// moby's events for what a removal deleted (daemon/images/image_delete.go): "untag" per
     /// reference and "delete" per image, each with the image ID as actor and its labels. The
@@ -61,6 +69,7 @@ private:
     std::string id_;
     std::unique_ptr<image::ImageService> images_;
     EventBus events_;
+    std::unique_ptr<ContainerService> containers_;  ///< after images_ and events_: uses both
 };
 
 }  // namespace berth::engine

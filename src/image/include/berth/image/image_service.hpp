@@ -30,6 +30,7 @@
 #include "berth/common/digest.hpp"
 #include "berth/common/result.hpp"
 #include "berth/image/reference.hpp"
+#include "berth/store/layer_store.hpp"
 #include "berth/oci/image_spec.hpp"
 #include "berth/store/metadata_store.hpp"
 
@@ -179,6 +180,11 @@ public:
 
     /// The image's history from its config and its layers' sizes.
     [[nodiscard]] Result<std::vector<HistoryEntry>> history(std::string_view name) const;
+
+    /// A container's root filesystem over the image's layers: a writable overlay with
+    /// `upper` and `work` (the layer store's MountSpec; nothing is mounted here).
+    [[nodiscard]] Result<store::MountSpec> rootfs_mount(const Image& img, const std::string& upper,
+                                                        const std::string& work) const;
 
     /// Total unpacked size of all layers (system df's LayersSize), each layer once.
     [[nodiscard]] Result<uint64_t> layers_size() const;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "berth/cgroups/manager.hpp"
+#include "berth/common/process.hpp"
 #include "berth/common/result.hpp"
 #include "berth/common/unique_fd.hpp"
 #include "berth/oci/spec.hpp"
@@ -84,6 +85,23 @@ struct ExecOptions {
 /// Runs another process in a running container. Unless detached, waits for it and returns its
 /// exit status. Conflict if the container is not running.
 [[nodiscard]] Result<int> exec(const Globals& g, const ExecOptions& o);
+
+/// A process a monitor (berth-shim) owns: its child, with its pty master when it has a terminal.
+struct OwnedProcess {
+    ChildProcess process;  ///< reap it (waitpid/waitid) when it exits
+    UniqueFd terminal;     ///< the pty master when process.terminal; invalid otherwise
+};
+
+/// create + start in one step for a monitor: no exec fifo (the process runs once it is ready),
+/// the init stays the caller's child, and a terminal's master comes back to the caller instead
+/// of going to a console socket (o.console_socket must be empty). Without a terminal the init
+/// inherits the caller's fds 0, 1 and 2, so the caller points them at its pipes first. Runs
+/// the poststart hooks. On failure nothing is left behind (state, cgroup), as with create.
+[[nodiscard]] Result<OwnedProcess> run_owned(const Globals& g, const CreateOptions& o);
+
+/// exec for a monitor: like exec detached, but the process is returned as the caller's child
+/// with its pty master (o.console_socket must be empty; o.detach is ignored).
+[[nodiscard]] Result<OwnedProcess> exec_owned(const Globals& g, const ExecOptions& o);
 
 [[nodiscard]] Result<void> pause(const Globals& g, const std::string& id);
 [[nodiscard]] Result<void> resume(const Globals& g, const std::string& id);

@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "berth/api/server/backend.hpp"
+#include "berth/api/server/container_backend.hpp"
 
 namespace berth::engine {
 class Daemon;
@@ -16,6 +17,7 @@ namespace berth::api {
 struct EngineBackends {
     std::unique_ptr<SystemBackend> system;
     std::unique_ptr<ImageBackend> images;
+    std::unique_ptr<ContainerBackend> containers;  ///< null until the engine implements it
 };
 
 /// Backends over `daemon` (borrowed; must outlive them). `server_version` goes into /version

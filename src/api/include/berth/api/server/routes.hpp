@@ -2,6 +2,7 @@
 // Registration of the route groups. The backends are borrowed and must outlive the router.
 
 #include "berth/api/server/backend.hpp"
+#include "berth/api/server/container_backend.hpp"
 #include "berth/api/server/router.hpp"
 
 namespace berth::api {
@@ -15,5 +16,9 @@ void register_system_routes(Router& router, SystemBackend& backend);
 /// /images/json, /images/{name}/json|history|tag|get, DELETE /images/{name}, /images/prune,
 /// /images/create (import only; pull answers 501), /images/get, /images/load.
 void register_image_routes(Router& router, ImageBackend& backend);
+
+/// /containers/... (create, lifecycle, wait, list, inspect, attach, logs, stats, archive, ...)
+/// and /exec/... (moby's container router).
+void register_container_routes(Router& router, ContainerBackend& backend);
 
 }  // namespace berth::api

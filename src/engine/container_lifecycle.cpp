@@ -1,0 +1,750 @@
+// Starting, stopping and watching containers (containers.hpp): the rootfs mount, the OCI
+// bundle, the shim's spawn and its monitor connection, exits, restart policies, re-adoption.
+
+#include <fcntl.h>
+#include <linux/mount.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/epoll.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
+
+#include "berth/common/fs.hpp"
+#include "berth/common/log.hpp"
+#include "berth/common/time.hpp"
+#include "berth/container/spec_builder.hpp"
+#include "berth/oci/spec_json.hpp"
+#include "berth/runtime/runtime.hpp"
+#include "berth/shimproto/channel.hpp"
+#include "containers_impl.hpp"
+
+extern char** environ;
+
+namespace berth::engine {
+
+namespace {
+
+runtime::Globals runtime_globals(const std::string& exec_root) {
+    runtime::Globals g;
+    g.root = exec_root + "/runtime";
+    return g;
+}
+
+/// Splits "key=value" mount options for fsconfig.
+std::pair<std::string, std::string> split_option(const std::string& o) {
+    auto eq = o.find('=');
+    if (eq == std::string::npos) return {o, ""};
+    return {o.substr(0, eq), o.substr(eq + 1)};
+}
+
+/// Performs a layer store MountSpec (store never mounts; see layer_store.hpp for the forms).
+Result<void> mount_spec(const store::MountSpec& m, const std::string& target) {
+    if (m.type == "bind") {
+        if (::mount(m.source.c_str(), target.c_str(), nullptr, MS_BIND | MS_REC, nullptr) < 0)
+            return BERTH_SYS_ERROR("bind {} on {}", m.source, target);
+        return {};
+    }
+    bool append = false;
+    for (const auto& o : m.options) append = append || o.rfind("lowerdir+=", 0) == 0;
+    if (append) {
+        // Form 3: one lowerdir+ per layer through the new mount API (Linux 6.8+).
+        UniqueFd fs(static_cast<int>(::syscall(SYS_fsopen, "overlay", FSOPEN_CLOEXEC)));
+        if (!fs) return BERTH_SYS_ERROR("fsopen overlay");
+        for (const auto& o : m.options) {
+            auto [k, v] = split_option(o);
+            int r = v.empty() && o.find('=') == std::string::npos
+                        ? static_cast<int>(::syscall(SYS_fsconfig, fs.get(), FSCONFIG_SET_FLAG, k.c_str(), nullptr, 0))
+                        : static_cast<int>(::syscall(SYS_fsconfig, fs.get(), FSCONFIG_SET_STRING,
+                                                     k == "lowerdir+" ? "lowerdir+" : k.c_str(),
+                                                     v.c_str(), 0));
+            if (r < 0) return BERTH_SYS_ERROR("overlay option {}", o);
+        }
+        if (::syscall(SYS_fsconfig, fs.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) < 0)
+            return BERTH_SYS_ERROR("create the overlay for {}", target);
+        UniqueFd mnt(static_cast<int>(::syscall(SYS_fsmount, fs.get(), FSMOUNT_CLOEXEC, 0)));
+        if (!mnt) return BERTH_SYS_ERROR("fsmount overlay");
+        if (::syscall(SYS_move_mount, mnt.get(), "", AT_FDCWD, target.c_str(),
+                      MOVE_MOUNT_F_EMPTY_PATH) < 0)
+            return BERTH_SYS_ERROR("move the overlay to {}", target);
+        return {};
+    }
+    std::string data;
+    for (const auto& o : m.options) data += (data.empty() ? "" : ",") + o;
+    if (m.chdir.empty()) {
+        if (::mount("overlay", target.c_str(), "overlay", 0, data.c_str()) < 0)
+            return BERTH_SYS_ERROR("mount overlay on {}", target);
+        return {};
+    }
+    // Form 2: lowerdirs relative to m.chdir. The daemon is multithreaded, so the chdir
+    // happens in a thread of its own with an unshared cwd (unshare(CLONE_FS)).
+    Result<void> res;
+    std::thread t([&] {
+        if (::unshare(CLONE_FS) < 0 || ::chdir(m.chdir.c_str()) < 0) {
+            res = BERTH_SYS_ERROR("chdir {}", m.chdir);
+            return;
+        }
+        if (::mount("overlay", target.c_str(), "overlay", 0, data.c_str()) < 0)
+            res = BERTH_SYS_ERROR("mount overlay on {}", target);
+    });
+    t.join();
+    return res;
+}
+
+/// moby's translation of runtime start errors into the exit code `docker run` reports.
+int start_error_exit_code(const std::string& msg) {
+    if (msg.find("executable file not found") != std::string::npos ||
+        msg.find("no such file or directory") != std::string::npos)
+        return 127;
+    if (msg.find("permission denied") != std::string::npos) return 126;
+    return 128;
+}
+
+Result<std::string> read_ready_line(int fd, int timeout_ms) {
+    std::string line;
+    int64_t deadline = now_unix_nanos() + int64_t{timeout_ms} * 1'000'000;
+    char buf[4096];
+    while (line.find('\n') == std::string::npos) {
+        int left = static_cast<int>((deadline - now_unix_nanos()) / 1'000'000);
+        if (left <= 0) return make_error(Errc::Unavailable, "berth-shim did not report in time");
+        struct pollfd p {fd, POLLIN, 0};
+        int n = ::poll(&p, 1, left);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) continue;
+        ssize_t r = ::read(fd, buf, sizeof buf);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) break;
+        line.append(buf, static_cast<size_t>(r));
+    }
+    if (line.empty()) return make_error(Errc::Internal, "berth-shim exited without reporting");
+    return line.substr(0, line.find('\n'));
+}
+
+}  // namespace
+
+Result<void> ContainerService::mount_rootfs(Entry& e) {
+    if (e.mounted) return {};
+    std::string dir = container_dir(e.c.id);
+    for (const char* sub : {"/upper", "/work", "/merged"}) {
+        std::string p = dir + sub;
+        if (::mkdir(p.c_str(), sub[1] == 'm' ? 0755 : 0700) < 0 && errno != EEXIST)
+            return BERTH_SYS_ERROR("create {}", p);
+    }
+    auto img = BERTH_TRY(images_.get(e.c.image_id));
+    auto spec = BERTH_TRY(images_.rootfs_mount(img, dir + "/upper", dir + "/work"));
+    BERTH_TRY_CTX(mount_spec(spec, dir + "/merged"), "mount the root filesystem of {}", e.c.id);
+    e.mounted = true;
+    return {};
+}
+
+void ContainerService::unmount_rootfs(Entry& e) {
+    std::string merged = container_dir(e.c.id) + "/merged";
+    // Whether or not we remember mounting it (a restarted daemon doesn't): try.
+    while (::umount2(merged.c_str(), MNT_DETACH) == 0) {
+    }
+    e.mounted = false;
+}
+
+Result<void> ContainerService::write_bundle(Entry& e) {
+    container::SpecInputs in;
+    {
+        std::lock_guard lk(e.mu);
+        in.id = e.c.id;
+        in.config = e.c.config;
+        in.host = e.c.host_config;
+        in.hostname_path = e.c.hostname_path;
+        in.hosts_path = e.c.hosts_path;
+        in.resolv_conf_path = e.c.resolv_conf_path;
+    }
+    in.rootfs = container_dir(e.c.id) + "/merged";
+    std::string parent = in.host.cgroup_parent.empty() ? "/berth" : in.host.cgroup_parent;
+    if (parent.back() == '/') parent.pop_back();
+    in.cgroups_path = parent + "/" + e.c.id;
+    in.init_path = paths_.init_binary;
+    auto join = [&](const std::string& mode, const char* ns, std::string& out) -> Result<void> {
+        if (mode.rfind("container:", 0) != 0) return {};
+        auto other = BERTH_TRY(find(mode.substr(10)));
+        std::lock_guard lk(other->mu);
+        if (other->c.state.status != RunState::Running)
+            return make_error(Errc::Conflict, "cannot join network of a non running container: {}",
+                              other->c.id);
+        out = "/proc/" + std::to_string(other->c.state.pid) + "/ns/" + ns;
+        return {};
+    };
+    BERTH_TRY(join(in.host.network_mode, "net", in.netns_path));
+    BERTH_TRY(join(in.host.ipc_mode, "ipc", in.ipcns_path));
+    BERTH_TRY(join(in.host.pid_mode, "pid", in.pidns_path));
+    auto spec = BERTH_TRY(container::build_spec(in));
+    return atomic_write_file(container_dir(e.c.id) + "/config.json", oci::to_json(spec), 0600,
+                             Durability::Volatile);
+}
+
+Result<bool> ContainerService::start(std::string_view name) {
+    auto e = BERTH_TRY(find(name));
+    std::lock_guard op(e->op);
+    RunState st;
+    {
+        std::lock_guard lk(e->mu);
+        st = e->c.state.status;
+        if (e->removed) return make_error(Errc::NotFound, "No such container: {}", name);
+    }
+    if (st == RunState::Running) return false;
+    if (st == RunState::Paused)
+        return make_error(Errc::Conflict, "cannot start a paused container, try unpause instead");
+    if (st == RunState::Removing || st == RunState::Dead)
+        return make_error(Errc::Conflict, "container is marked for removal and cannot be started");
+    auto r = start_locked(*e);
+    if (!r) {
+        // moby (daemon/start.go): a container that was to remove itself goes when it fails
+        // to start, too; `docker run --rm` waits for that removal.
+        if (e->c.host_config.auto_remove) (void)remove_locked(e);
+        return Unexpected(std::move(r).error());
+    }
+    return true;
+}
+
+Result<void> ContainerService::start_locked(Entry& e) {
+    const std::string& id = e.c.id;
+    shimproto::ShimPaths sp{shim_dir(id)};
+    auto fail = [&](Error err) -> Result<void> {
+        unmount_rootfs(e);
+        std::vector<PendingAttach> pending;
+        {
+            std::lock_guard lk(e.mu);
+            e.c.state.error = err.what();
+            e.c.state.exit_code = start_error_exit_code(err.what());
+            if (e.c.state.status == RunState::Restarting) e.c.state.status = RunState::Exited;
+            pending = std::move(e.pending);
+        }
+        (void)save(e);
+        std::string msg = err.what();
+        if (msg.find("unable to start container process") != std::string::npos ||
+            msg.find("exec:") != std::string::npos) {
+            Errc code = start_error_exit_code(msg) == 128 ? Errc::Internal : Errc::InvalidArgument;
+            return make_error(code, "failed to create task for container: OCI runtime create failed: {}: unknown",
+                              msg);
+        }
+        return Unexpected(std::move(err));
+    };
+
+    if (auto m = mount_rootfs(e); !m) return fail(m.error());
+    if (auto b = write_bundle(e); !b) return fail(b.error());
+    if (auto m = mkdir_all(sp.dir, 0700); !m) return fail(m.error());
+    ::unlink(sp.exit_file().c_str());
+
+    shimproto::ShimConfig cfg;
+    std::vector<PendingAttach> pending;
+    {
+        std::lock_guard lk(e.mu);
+        cfg.id = id;
+        cfg.bundle = container_dir(id);
+        cfg.runtime_root = paths_.exec_root + "/runtime";
+        cfg.log_path = e.c.log_path;
+        cfg.log_opts = e.c.host_config.log_config.config;
+        cfg.tty = e.c.config.tty;
+        cfg.open_stdin = e.c.config.open_stdin;
+        cfg.stdin_once = e.c.config.stdin_once;
+        pending = std::move(e.pending);
+    }
+    // Inherited descriptors: 0 /dev/null, 1 the ready pipe, 2 shim.log, then two per attach.
+    // Sources are first moved above every target so no dup2 clobbers a later source.
+    std::vector<UniqueFd> high;
+    auto lift = [&](int fd) -> int {
+        int h = ::fcntl(fd, F_DUPFD_CLOEXEC, 100);
+        high.emplace_back(h);
+        return h;
+    };
+    int ready_pipe[2];
+    if (::pipe2(ready_pipe, O_CLOEXEC) < 0) return fail(sys_error(errno, "pipe").value());
+    UniqueFd ready_r(ready_pipe[0]), ready_w(ready_pipe[1]);
+    UniqueFd null_fd(::open("/dev/null", O_RDWR | O_CLOEXEC));
+    UniqueFd log_fd(::open(sp.log().c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
+    if (!null_fd || !log_fd) return fail(sys_error(errno, "open the shim's stdio").value());
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, lift(null_fd.get()), 0);
+    posix_spawn_file_actions_adddup2(&fa, lift(ready_w.get()), 1);
+    posix_spawn_file_actions_adddup2(&fa, lift(log_fd.get()), 2);
+    int next = 3;
+    for (auto& p : pending) {
+        shimproto::AttachRequest a = p.req;
+        a.client_fd = next++;
+        a.done_fd = next++;
+        posix_spawn_file_actions_adddup2(&fa, lift(p.client.get()), a.client_fd);
+        posix_spawn_file_actions_adddup2(&fa, lift(p.done.get()), a.done_fd);
+        cfg.attaches.push_back(std::move(a));
+    }
+    if (auto w = atomic_write_file(sp.config(), nlohmann::json(cfg).dump(), 0600,
+                                   Durability::Volatile);
+        !w) {
+        posix_spawn_file_actions_destroy(&fa);
+        return fail(w.error());
+    }
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    sigset_t none, all;
+    sigemptyset(&none);
+    sigfillset(&all);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setsigdefault(&attr, &all);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    std::string bin = paths_.shim_binary, dir = sp.dir;
+    char* argv[] = {bin.data(), dir.data(), nullptr};
+    pid_t pid = -1;
+    int rc = ::posix_spawn(&pid, bin.c_str(), &fa, &attr, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&attr);
+    high.clear();
+    ready_w.reset();
+    pending.clear();  // the shim has its own copies now
+    if (rc != 0) return fail(sys_error(rc, "start {}", bin).value());
+    auto line = read_ready_line(ready_r.get(), 60000);
+    // The shim forks once to leave us (so that it is never our zombie); reap the first one.
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (!line) return fail(line.error());
+    auto j = nlohmann::json::parse(*line, nullptr, false);
+    if (!j.is_object()) return fail(Error{Errc::Internal, 0, "berth-shim: bad report: " + *line});
+    if (j.contains("error")) {
+        Errc code = static_cast<Errc>(j.value("code", static_cast<int>(Errc::Internal)));
+        return fail(Error{code, 0, j.value("error", "")});
+    }
+    int init_pid = j.value("pid", 0);
+
+    auto mon = shimproto::connect_seqpacket(sp.socket());
+    {
+        std::lock_guard lk(e.mu);
+        e.c.state.status = RunState::Running;
+        e.c.state.pid = init_pid;
+        e.c.state.started_at = now_unix_nanos();
+        e.c.state.finished_at = 0;
+        e.c.state.exit_code = 0;
+        e.c.state.error.clear();
+        e.c.state.oom_killed = false;
+        e.c.state.has_been_started = true;
+        e.c.state.manually_stopped = false;
+        e.stopping = false;
+    }
+    if (auto s = save(e); !s) BLOG_WARN("save {}: {}", id, s.error().what());
+    publish(e.c, "start");
+    auto self = BERTH_TRY(find(id));
+    if (mon && shimproto::send_message(mon->get(), {{"op", "monitor"}})) {
+        watch_shim(self, std::move(*mon));
+    } else {
+        // The container is already gone (it exited at once): exit.json says how.
+        std::thread([this, self] { on_shim_gone(self); }).detach();
+    }
+    return {};
+}
+
+void ContainerService::watch_shim(const std::shared_ptr<Entry>& e, UniqueFd monitor) {
+    std::lock_guard lk(e->mu);
+    e->monitor = std::move(monitor);
+    e->monitor_fd = e->monitor.get();
+    struct epoll_event ev {};
+    ev.events = EPOLLIN;
+    ev.data.fd = e->monitor_fd;
+    ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, e->monitor_fd, &ev);
+}
+
+Result<void> ContainerService::adopt(Entry& e) {
+    shimproto::ShimPaths sp{shim_dir(e.c.id)};
+    auto self = BERTH_TRY(find(e.c.id));
+    e.mounted = true;
+    auto mon = shimproto::connect_seqpacket(sp.socket());
+    if (mon && shimproto::send_message(mon->get(), {{"op", "monitor"}})) {
+        auto reply = shimproto::recv_message(mon->get());
+        if (reply) {
+            BLOG_INFO("re-adopted container {} (pid {})", e.c.id, reply->body.value("pid", 0));
+            watch_shim(self, std::move(*mon));
+            return {};
+        }
+    }
+    // No shim: its exit record, or it died with the container still there.
+    std::thread([this, self] { on_shim_gone(self); }).detach();
+    return {};
+}
+
+void ContainerService::monitor_loop() {
+    struct epoll_event evs[16];
+    for (;;) {
+        int n = ::epoll_wait(epoll_.get(), evs, 16, -1);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return;
+        for (int i = 0; i < n; ++i) {
+            int fd = evs[i].data.fd;
+            if (fd == wake_.get()) return;
+            std::shared_ptr<Entry> e;
+            {
+                std::lock_guard lk(mu_);
+                for (auto& [id, x] : by_id_) {
+                    std::lock_guard elk(x->mu);
+                    if (x->monitor_fd == fd) e = x;
+                }
+            }
+            if (!e) {
+                ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
+                continue;
+            }
+            auto m = shimproto::recv_message(fd);
+            if (m && m->body.value("event", "") == "exec-exit") {
+                std::shared_ptr<Exec> x;
+                {
+                    std::lock_guard lk(mu_);
+                    auto it = execs_.find(m->body.value("exec_id", ""));
+                    if (it != execs_.end()) x = it->second;
+                }
+                if (x) {
+                    {
+                        std::lock_guard lk(x->mu);
+                        x->e.running = false;
+                        x->e.exit_code = m->body.value("exit_code", 0);
+                    }
+                    x->cv.notify_all();
+                    publish(e->c, "exec_die", {{"execID", x->e.id},
+                                               {"exitCode", std::to_string(*x->e.exit_code)}});
+                }
+                continue;
+            }
+            if (m && !m->body.contains("event")) continue;  // the monitor op's reply
+            // The exit event, or the shim went away: either way exit.json tells.
+            {
+                std::lock_guard lk(e->mu);
+                ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
+                e->monitor_fd = -1;
+                e->monitor.reset();
+            }
+            // Exit handling takes the container's op lock, which a stop may hold while it
+            // waits for this very exit: hand it to a thread of its own.
+            std::thread([this, e] { on_shim_gone(e); }).detach();
+        }
+    }
+}
+
+void ContainerService::on_shim_gone(const std::shared_ptr<Entry>& e) {
+    shimproto::ShimPaths sp{shim_dir(e->c.id)};
+    auto text = read_file(sp.exit_file());
+    auto rec = text ? shimproto::parse_exit_record(*text)
+                    : Result<shimproto::ExitRecord>(Unexpected(text.error()));
+    if (rec) {
+        handle_exit(e, rec->exit_code, rec->oom_killed, rec->finished_at_ns, rec->error);
+        return;
+    }
+    // The shim died without recording an exit (killed): the container must not outlive it
+    // unwatched. Remove what the runtime has of it, and report the exit as an error.
+    auto g = runtime_globals(paths_.exec_root);
+    (void)runtime::remove(g, e->c.id, true);
+    handle_exit(e, 255, false, now_unix_nanos(), "berth-shim exited unexpectedly");
+}
+
+void ContainerService::handle_exit(const std::shared_ptr<Entry>& e, int exit_code, bool oom,
+                                   int64_t finished, std::string error) {
+    std::unique_lock op(e->op);
+    {
+        std::lock_guard lk(e->mu);
+        if (e->removed || (e->c.state.status != RunState::Running &&
+                           e->c.state.status != RunState::Paused))
+            return;
+    }
+    unmount_rootfs(*e);
+    bool user_stopped;
+    int64_t ran_ns;
+    {
+        std::lock_guard lk(e->mu);
+        auto& s = e->c.state;
+        ran_ns = finished - s.started_at;
+        s.status = RunState::Exited;
+        s.pid = 0;
+        s.exit_code = exit_code;
+        s.oom_killed = oom;
+        s.finished_at = finished;
+        s.error = std::move(error);
+        user_stopped = s.manually_stopped || e->stopping;
+        ++e->exit_seq;
+    }
+    if (auto s = save(*e); !s) BLOG_WARN("save {}: {}", e->c.id, s.error().what());
+    e->cv.notify_all();
+    if (oom) publish(e->c, "oom");
+    publish(e->c, "die", {{"exitCode", std::to_string(exit_code)}, {"execDuration",
+                          std::to_string(ran_ns > 0 ? ran_ns / 1'000'000'000 : 0)}});
+
+    // moby's restartmanager: policies apply unless the user stopped it.
+    const auto& rp = e->c.host_config.restart_policy;
+    bool restart = false;
+    if (!user_stopped) {
+        if (rp.name == "always" || rp.name == "unless-stopped") restart = true;
+        if (rp.name == "on-failure" && exit_code != 0 &&
+            (rp.maximum_retry_count == 0 || e->c.restart_count < rp.maximum_retry_count))
+            restart = true;
+    }
+    if (restart) {
+        // Back-off: 100 ms doubling per restart, at most a minute; reset after 10 s of run.
+        int64_t delay_ms = 100;
+        if (ran_ns < 10'000'000'000) {
+            for (int i = 0; i < e->c.restart_count && delay_ms < 60000; ++i) delay_ms *= 2;
+        }
+        if (delay_ms > 60000) delay_ms = 60000;
+        {
+            std::lock_guard lk(e->mu);
+            e->c.state.status = RunState::Restarting;
+            ++e->c.restart_count;
+        }
+        (void)save(*e);
+        op.unlock();
+        std::thread([this, e, delay_ms] {
+            std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+            std::lock_guard op2(e->op);
+            {
+                std::lock_guard lk(e->mu);
+                if (e->removed || e->c.state.status != RunState::Restarting) return;
+            }
+            auto r = start_locked(*e);
+            if (!r) BLOG_WARN("restart {}: {}", e->c.id, r.error().what());
+            else publish(e->c, "restart");
+        }).detach();
+        return;
+    }
+    if (e->c.host_config.auto_remove) {
+        auto r = remove_locked(e);
+        if (!r) BLOG_WARN("auto-remove {}: {}", e->c.id, r.error().what());
+    }
+}
+
+Result<bool> ContainerService::wait_exit(Entry& e, uint64_t seq, int timeout_ms) {
+    std::unique_lock lk(e.mu);
+    auto pred = [&] { return e.exit_seq > seq || e.removed; };
+    if (timeout_ms < 0) {
+        e.cv.wait(lk, pred);
+        return true;
+    }
+    return e.cv.wait_for(lk, std::chrono::milliseconds(timeout_ms), pred);
+}
+
+Result<bool> ContainerService::stop(std::string_view name, std::optional<int> timeout,
+                                    const std::string& signal) {
+    auto e = BERTH_TRY(find(name));
+    std::unique_lock op(e->op);
+    uint64_t seq;
+    std::string sig_name;
+    int t;
+    bool paused;
+    {
+        std::lock_guard lk(e->mu);
+        auto st = e->c.state.status;
+        if (st == RunState::Restarting) {
+            e->c.state.status = RunState::Exited;  // cancels the pending restart
+            e->c.state.manually_stopped = true;
+            return true;
+        }
+        if (st != RunState::Running && st != RunState::Paused) return false;
+        paused = st == RunState::Paused;
+        e->stopping = true;
+        e->c.state.manually_stopped = true;
+        seq = e->exit_seq;
+        sig_name = !signal.empty() ? signal
+                   : e->c.config.stop_signal.empty() ? "SIGTERM" : e->c.config.stop_signal;
+        t = timeout ? *timeout : e->c.config.stop_timeout ? *e->c.config.stop_timeout : 10;
+    }
+    (void)save(*e);
+    auto g = runtime_globals(paths_.exec_root);
+    int sig = BERTH_TRY(runtime::parse_signal(sig_name));
+    if (auto k = runtime::kill(g, e->c.id, sig, false); k)
+        publish(e->c, "kill", {{"signal", std::to_string(sig)}});
+    if (paused) (void)runtime::resume(g, e->c.id);
+    op.unlock();
+    auto done = wait_exit(*e, seq, t < 0 ? -1 : t * 1000);
+    if (!done || !*done) {
+        (void)runtime::kill(g, e->c.id, SIGKILL, true);
+        publish(e->c, "kill", {{"signal", "9"}});
+        done = wait_exit(*e, seq, 30000);
+        if (!done || !*done)
+            return make_error(Errc::Internal, "cannot stop container: {}: tried to kill container, "
+                              "but did not receive an exit event", e->c.id);
+    }
+    publish(e->c, "stop");
+    return true;
+}
+
+Result<void> ContainerService::restart(std::string_view name, std::optional<int> timeout,
+                                       const std::string& signal) {
+    auto e = BERTH_TRY(find(name));
+    BERTH_TRY(stop(e->c.id, timeout, signal));
+    BERTH_TRY(start(e->c.id));
+    publish(e->c, "restart");
+    return {};
+}
+
+Result<void> ContainerService::kill(std::string_view name, const std::string& signal) {
+    auto e = BERTH_TRY(find(name));
+    int sig = BERTH_TRY(runtime::parse_signal(signal.empty() ? "KILL" : signal));
+    {
+        std::lock_guard lk(e->mu);
+        if (e->c.state.status != RunState::Running && e->c.state.status != RunState::Paused)
+            return make_error(Errc::Conflict, "cannot kill container: {}: container {} is not running",
+                              name, e->c.id);
+    }
+    auto g = runtime_globals(paths_.exec_root);
+    BERTH_TRY(runtime::kill(g, e->c.id, sig, false));
+    publish(e->c, "kill", {{"signal", std::to_string(sig)}});
+    return {};
+}
+
+Result<ContainerService::WaitFn> ContainerService::prepare_wait(std::string_view name,
+                                                                WaitCondition c) {
+    auto e = BERTH_TRY(find(name));
+    uint64_t seq;
+    {
+        std::lock_guard lk(e->mu);
+        seq = e->exit_seq;
+    }
+    return WaitFn([e, c, seq](const std::function<bool()>& cancelled)
+                      -> Result<std::pair<int, std::string>> {
+        std::unique_lock lk(e->mu);
+        auto done = [&] {
+            switch (c) {
+                case WaitCondition::NotRunning:
+                    return e->removed || (e->c.state.status != RunState::Running &&
+                                          e->c.state.status != RunState::Paused &&
+                                          e->c.state.status != RunState::Restarting);
+                case WaitCondition::NextExit: return e->exit_seq > seq || e->removed;
+                case WaitCondition::Removed: return e->removed;
+            }
+            return true;
+        };
+        while (!done()) {
+            e->cv.wait_for(lk, std::chrono::milliseconds(250));
+            if (!done() && cancelled && cancelled())
+                return make_error(Errc::Unavailable, "the client went away");
+        }
+        return std::pair<int, std::string>{e->c.state.exit_code, e->c.state.error};
+    });
+}
+
+Result<void> ContainerService::pause(std::string_view name) {
+    auto e = BERTH_TRY(find(name));
+    std::lock_guard op(e->op);
+    {
+        std::lock_guard lk(e->mu);
+        if (e->c.state.status == RunState::Paused)
+            return make_error(Errc::Conflict, "Container {} is already paused", e->c.id);
+        if (e->c.state.status != RunState::Running)
+            return make_error(Errc::Conflict, "Container {} is not running", e->c.id);
+    }
+    BERTH_TRY(runtime::pause(runtime_globals(paths_.exec_root), e->c.id));
+    {
+        std::lock_guard lk(e->mu);
+        e->c.state.status = RunState::Paused;
+    }
+    (void)save(*e);
+    publish(e->c, "pause");
+    return {};
+}
+
+Result<void> ContainerService::unpause(std::string_view name) {
+    auto e = BERTH_TRY(find(name));
+    std::lock_guard op(e->op);
+    {
+        std::lock_guard lk(e->mu);
+        if (e->c.state.status != RunState::Paused)
+            return make_error(Errc::Conflict, "Container {} is not paused", e->c.id);
+    }
+    BERTH_TRY(runtime::resume(runtime_globals(paths_.exec_root), e->c.id));
+    {
+        std::lock_guard lk(e->mu);
+        e->c.state.status = RunState::Running;
+    }
+    (void)save(*e);
+    publish(e->c, "unpause");
+    return {};
+}
+
+Result<std::vector<pid_t>> ContainerService::pids(std::string_view name) {
+    auto e = BERTH_TRY(find(name));
+    {
+        std::lock_guard lk(e->mu);
+        if (e->c.state.status != RunState::Running && e->c.state.status != RunState::Paused)
+            return make_error(Errc::Conflict, "Container {} is not running", e->c.id);
+    }
+    return runtime::pids(runtime_globals(paths_.exec_root), e->c.id);
+}
+
+Result<cgroups::Stats> ContainerService::stats(std::string_view name) {
+    auto e = BERTH_TRY(find(name));
+    return runtime::stats(runtime_globals(paths_.exec_root), e->c.id);
+}
+
+Result<void> ContainerService::update(std::string_view name, const container::HostConfig& u) {
+    auto e = BERTH_TRY(find(name));
+    std::lock_guard op(e->op);
+    container::HostConfig h;
+    {
+        std::lock_guard lk(e->mu);
+        h = e->c.host_config;
+    }
+    // moby's update: a zero value leaves the field as it is.
+    if (u.cpu_shares) h.cpu_shares = u.cpu_shares;
+    if (u.memory) h.memory = u.memory;
+    if (u.memory_swap) h.memory_swap = u.memory_swap;
+    if (u.memory_reservation) h.memory_reservation = u.memory_reservation;
+    if (u.nano_cpus) h.nano_cpus = u.nano_cpus;
+    if (u.cpu_period) h.cpu_period = u.cpu_period;
+    if (u.cpu_quota) h.cpu_quota = u.cpu_quota;
+    if (!u.cpuset_cpus.empty()) h.cpuset_cpus = u.cpuset_cpus;
+    if (!u.cpuset_mems.empty()) h.cpuset_mems = u.cpuset_mems;
+    if (u.blkio_weight) h.blkio_weight = u.blkio_weight;
+    if (u.pids_limit) h.pids_limit = *u.pids_limit <= 0 ? std::nullopt : u.pids_limit;
+    if (!u.restart_policy.name.empty()) {
+        if (h.auto_remove && u.restart_policy.name != "no")
+            return make_error(Errc::InvalidArgument,
+                              "Restart policy cannot be updated because AutoRemove is enabled for the container");
+        h.restart_policy = u.restart_policy;
+    }
+    if (h.memory && h.memory_swap > 0 && h.memory_swap < h.memory)
+        return make_error(Errc::InvalidArgument,
+                          "Minimum memoryswap limit should be larger than memory limit, see usage");
+    bool running;
+    {
+        std::lock_guard lk(e->mu);
+        running = e->c.state.status == RunState::Running || e->c.state.status == RunState::Paused;
+    }
+    if (running) {
+        container::SpecInputs in;
+        in.id = e->c.id;
+        in.config = e->c.config;
+        in.host = h;
+        in.rootfs = container_dir(e->c.id) + "/merged";
+        auto spec = BERTH_TRY(container::build_spec(in));
+        if (spec.linux && spec.linux->resources)
+            BERTH_TRY(runtime::update(runtime_globals(paths_.exec_root), e->c.id,
+                                      *spec.linux->resources));
+    }
+    {
+        std::lock_guard lk(e->mu);
+        e->c.host_config = h;
+    }
+    BERTH_TRY(save(*e));
+    publish(e->c, "update");
+    return {};
+}
+
+Result<void> ContainerService::with_rootfs(
+    std::string_view name,
+    const std::function<Result<void>(const std::string&, const std::string&)>& fn) {
+    auto e = BERTH_TRY(find(name));
+    std::lock_guard op(e->op);
+    std::string dir = container_dir(e->c.id);
+    bool temp = !e->mounted;
+    if (temp) BERTH_TRY(mount_rootfs(*e));
+    auto r = fn(dir + "/merged", dir + "/upper");
+    if (temp) unmount_rootfs(*e);
+    return r;
+}
+
+}  // namespace berth::engine

@@ -1,0 +1,58 @@
+#pragma once
+// ContainerService's internals, shared by its source files (containers*.cpp). Not for callers.
+
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "berth/common/unique_fd.hpp"
+#include "berth/engine/containers.hpp"
+#include "berth/shimproto/protocol.hpp"
+
+namespace berth::engine {
+
+/// An attach waiting for the container to start (docker run attaches before it starts): the
+/// start hands it to the shim as inherited descriptors.
+struct PendingAttach {
+    UniqueFd client;  ///< a duplicate of the hijacked socket
+    UniqueFd done;    ///< the shim's end of the done channel
+    shimproto::AttachRequest req;
+};
+
+struct ContainerService::Entry {
+    Container c;
+    /// Serialises lifecycle operations on this container (start, stop, remove, exit handling).
+    std::mutex op;
+    /// Guards `c.state`, `exit_seq`, `removed`, `pending`, `monitor` for waiters and readers.
+    mutable std::mutex mu;
+    std::condition_variable cv;
+    uint64_t exit_seq = 0;  ///< incremented on every exit (wait next-exit)
+    bool removed = false;
+    bool mounted = false;
+    std::vector<PendingAttach> pending;
+    int monitor_fd = -1;  ///< the shim's monitor connection (in the service's epoll set)
+    UniqueFd monitor;
+    /// Set by stop/kill/remove so the exit handling knows the user asked for it.
+    bool stopping = false;
+};
+
+struct ContainerService::Exec {
+    ExecInstance e;
+    mutable std::mutex mu;
+    std::condition_variable cv;
+};
+
+/// config.v2.json <-> Container.
+[[nodiscard]] nlohmann::json container_to_json(const Container& c);
+[[nodiscard]] Result<Container> container_from_json(std::string_view text, std::string_view origin);
+
+/// The files a container's hostname/hosts/resolv.conf start from (moby's defaults without
+/// networks: loopback names, the host's resolv.conf minus localhost nameservers).
+[[nodiscard]] std::string hosts_file(const container::Config& c, const container::HostConfig& h);
+[[nodiscard]] Result<std::string> resolv_conf_file(const container::HostConfig& h);
+
+}  // namespace berth::engine
