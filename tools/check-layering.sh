@@ -35,6 +35,7 @@ declare -A allowed=(
     # api may see engine only from its adapter (api/server/engine_backend.*); checked below.
     [api]="engine container oci common"
     [cmd/berth-runtime]="runtime oci common cgroups"
+    [cmd/berth-init]=""
     [cmd/berth-shim]="runtime cgroups logfile shimproto oci common"
     [cmd/berth]="api common"
     [cmd/berthd]="common oci cgroups runtime archive store image container logfile shimproto volume net registry build engine api"

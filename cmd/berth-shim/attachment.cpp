@@ -20,7 +20,7 @@ Attachment::Attachment(UniqueFd client, UniqueFd done, const shimproto::AttachRe
       stdout_(req.stdout_),
       stderr_(req.stderr_),
       tty_(tty),
-      detach_seq_(std::move(detach_seq)),
+      escape_(std::move(detach_seq)),
       leftover_(req.leftover) {}
 
 void Attachment::queue(int stream, std::string_view data) {
@@ -59,41 +59,11 @@ void Attachment::flush() {
     }
 }
 
-void Attachment::scan(std::string_view in, std::string& out, bool& detached) {
-    for (char c : in) {
-        if (detach_seq_.empty()) {
-            out += c;
-            continue;
-        }
-        if (c == detach_seq_[matched_]) {
-            if (++matched_ == detach_seq_.size()) {
-                detached = true;
-                return;
-            }
-            continue;
-        }
-        // Not the sequence after all: what was held back goes to the process, and this byte
-        // may start the sequence again.
-        out.append(detach_seq_, 0, matched_);
-        matched_ = 0;
-        if (c == detach_seq_[0]) {
-            matched_ = 1;
-            if (detach_seq_.size() == 1) {
-                detached = true;
-                return;
-            }
-        } else {
-            out += c;
-        }
-    }
-}
-
 Attachment::Input Attachment::read_stdin(std::string& out) {
     out.clear();
     if (!reading_stdin()) return Input::None;
-    bool detached = false;
     if (!leftover_.empty()) {
-        scan(leftover_, out, detached);
+        bool detached = escape_.feed(leftover_, out);
         leftover_.clear();
         if (detached) return Input::Detach;
         if (!out.empty()) return Input::Data;
@@ -106,12 +76,10 @@ Attachment::Input Attachment::read_stdin(std::string& out) {
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return Input::None;
     if (n <= 0) {
         stdin_done_ = true;
-        if (matched_ > 0) out.append(detach_seq_, 0, matched_);
-        matched_ = 0;
+        escape_.flush(out);
         return Input::Eof;
     }
-    scan(std::string_view(buf, static_cast<size_t>(n)), out, detached);
-    if (detached) return Input::Detach;
+    if (escape_.feed(std::string_view(buf, static_cast<size_t>(n)), out)) return Input::Detach;
     return out.empty() ? Input::None : Input::Data;
 }
 

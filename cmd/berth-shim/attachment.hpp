@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "berth/common/detach_keys.hpp"
 #include "berth/common/unique_fd.hpp"
 #include "berth/shimproto/protocol.hpp"
 
@@ -52,14 +53,11 @@ public:
     void finish(const nlohmann::json& done, int timeout_ms);
 
 private:
-    void scan(std::string_view in, std::string& out, bool& detached);
-
     UniqueFd client_;
     UniqueFd done_;
     bool stdin_, stdout_, stderr_;
     bool tty_;
-    std::string detach_seq_;
-    size_t matched_ = 0;  ///< bytes of detach_seq_ seen so far
+    EscapeDetector escape_;
     std::string leftover_;
     std::string out_;
     size_t out_pos_ = 0;

@@ -3,6 +3,7 @@
 // leaves berthd's session so that neither a terminal nor berthd's death stops it.
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -14,6 +15,9 @@
 
 int main(int argc, char** argv) {
     using namespace berth;
+    // One arena, and no cached free memory beyond what the loop needs.
+    ::mallopt(M_ARENA_MAX, 1);
+    ::mallopt(M_TRIM_THRESHOLD, 64 * 1024);
     if (argc != 2 || argv[1][0] != '/') {
         std::fprintf(stderr, "usage: berth-shim <exec-dir>  (started by berthd)\n");
         return 2;

@@ -4,6 +4,7 @@
 #include "shim.hpp"
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/epoll.h>
@@ -210,9 +211,9 @@ Result<void> Shim::start_init() {
 
 void Shim::add_attachment(Proc& p, UniqueFd client, UniqueFd done,
                           const shimproto::AttachRequest& req) {
-    std::string keys = "\x10\x11";  // ctrl-p,ctrl-q: moby's default escape sequence
+    std::string keys(kDefaultDetachKeys);  // moby's default escape sequence
     if (!req.detach_keys.empty()) {
-        auto k = shimproto::parse_detach_keys(req.detach_keys);
+        auto k = parse_detach_keys(req.detach_keys);
         if (k) keys = *k;
     }
     auto a = std::make_unique<Attachment>(std::move(client), std::move(done), req, p.tty,
@@ -587,6 +588,9 @@ int Shim::run() {
         return 1;
     }
     ready({{"pid", init_->child.pid()}});
+    // Creating the container parsed its spec and compiled seccomp: give that memory back, the
+    // shim lives as long as the container (its RSS is the per-container overhead).
+    ::malloc_trim(0);
 
     struct epoll_event events[32];
     for (;;) {

@@ -55,5 +55,9 @@ const nlohmann::json& image_headers();
 void register_images(CLI::App& app, CLI::App* image, Context& ctx);    // images ls inspect history tag rmi prune
 void register_transfer(CLI::App& app, CLI::App* image, Context& ctx);  // import save load
 void register_system(CLI::App& app, CLI::App* system, Context& ctx);   // version info system df/check
+void register_run(CLI::App& app, CLI::App* container, Context& ctx);  // run create start attach exec
+void register_containers(CLI::App& app, CLI::App* container, Context& ctx);  // ps stop rm logs ...
+/// Adds `cp` to `parent` (cp.cpp).
+void add_cp(CLI::App* parent, Context& ctx);
 
 }  // namespace berth::cli

@@ -88,11 +88,25 @@ int main(int argc, char** argv) {
             if (verb == v) return true;
         return all;
     };
+    const std::initializer_list<std::string_view> kRunVerbs = {
+        "run", "create", "start", "attach", "exec", "container"};
+    const std::initializer_list<std::string_view> kContainerVerbs = {
+        "ps", "events", "stop", "restart", "kill", "rm", "pause", "unpause", "wait", "rename", "logs",
+        "top", "port", "diff", "export", "update", "stats", "cp", "container"};
     for (auto v : {"images", "inspect", "history", "tag", "rmi", "import", "save", "load", "image",
                    "version", "info", "system"})
         if (verb == v) all = false;
+    for (auto v : kRunVerbs)
+        if (verb == v) all = false;
+    for (auto v : kContainerVerbs)
+        if (verb == v) all = false;
     CLI::App* image = nullptr;
     CLI::App* system = nullptr;
+    CLI::App* container = nullptr;
+    if (want({"container"})) {
+        container = app.add_subcommand("container", "Manage containers");
+        container->require_subcommand(1);
+    }
     if (want({"image"})) {
         image = app.add_subcommand("image", "Manage images");
         image->require_subcommand(1);
@@ -104,6 +118,8 @@ int main(int argc, char** argv) {
     if (want({"images", "inspect", "history", "tag", "rmi", "image"})) cli::register_images(app, image, ctx);
     if (want({"import", "save", "load", "image"})) cli::register_transfer(app, image, ctx);
     if (want({"version", "info", "system"})) cli::register_system(app, system, ctx);
+    if (want(kRunVerbs)) cli::register_run(app, container, ctx);
+    if (want(kContainerVerbs)) cli::register_containers(app, container, ctx);
 
     // pflag takes "-H=false" for a short bool flag; CLI11 doesn't: spell history's as --human=.
     std::vector<std::string> args(argv, argv + argc);

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include "berth/common/detach_keys.hpp"
 #include "berth/common/fs.hpp"
 #include "berth/common/log.hpp"
 #include "berth/container/names.hpp"
@@ -40,6 +41,15 @@ Result<nlohmann::json> shim_call(const std::string& socket, const nlohmann::json
     return reply.body;
 }
 
+/// moby's check of a request's detachKeys (the shim parses them again to use them).
+Result<void> check_detach_keys(const std::string& keys) {
+    if (keys.empty()) return {};
+    if (auto k = parse_detach_keys(keys); !k)
+        return make_error(Errc::InvalidArgument, "Invalid detach keys ({}) provided: {}", keys,
+                          k.error().what());
+    return {};
+}
+
 /// Waits for the done channel's one packet (or its closing). Returns the message, or an
 /// empty object when the channel closed without one.
 nlohmann::json wait_done(int fd) {
@@ -61,7 +71,7 @@ Result<ContainerService::RelayFn> ContainerService::prepare_attach(std::string_v
         if (st == RunState::Paused)
             return make_error(Errc::Conflict, "You cannot attach to a paused container, unpause it first");
     }
-    if (!r.detach_keys.empty()) BERTH_TRY(shimproto::parse_detach_keys(r.detach_keys));
+    BERTH_TRY(check_detach_keys(r.detach_keys));
     AttachRequest req = r;
     return RelayFn([this, e, req](const ClientStream& client) -> Result<void> {
         auto [mine, theirs] = BERTH_TRY(shimproto::seqpacket_pair());
@@ -118,7 +128,7 @@ Result<std::string> ContainerService::exec_create(std::string_view name, ExecIns
         if (e->c.state.status != RunState::Running)
             return make_error(Errc::Conflict, "container {} is not running", e->c.id);
     }
-    if (!x.detach_keys.empty()) BERTH_TRY(shimproto::parse_detach_keys(x.detach_keys));
+    BERTH_TRY(check_detach_keys(x.detach_keys));
     x.id = container::generate_container_id();
     x.container_id = e->c.id;
     auto ex = std::make_shared<Exec>();

@@ -58,6 +58,10 @@ Result<std::unique_ptr<Daemon>> Daemon::open(DaemonConfig cfg) {
         paths.shim_binary = self.substr(0, self.rfind('/') + 1) + "berth-shim";
     }
     paths.init_binary = d->cfg_.init_binary;
+    if (paths.init_binary.empty()) {
+        std::string dir = paths.shim_binary.substr(0, paths.shim_binary.rfind('/') + 1);
+        if (::access((dir + "berth-init").c_str(), X_OK) == 0) paths.init_binary = dir + "berth-init";
+    }
     d->containers_ = BERTH_TRY_CTX(ContainerService::open(paths, *d->images_, d->events_),
                                    "open containers in {}", d->cfg_.data_root);
     return d;

@@ -136,36 +136,4 @@ Result<ExecRequest> parse_exec_request(const nlohmann::json& j) {
     });
 }
 
-Result<std::string> parse_detach_keys(std::string_view keys) {
-    // moby/term ToBytes: comma-separated keys, each a single character or "ctrl-<c>" where
-    // <c> is a letter or one of @ [ \ ] ^ _ (control codes 0 and 27..31).
-    std::string out;
-    auto bad = [&] {
-        return make_error(Errc::InvalidArgument, "Invalid detach keys ({}) provided", keys);
-    };
-    size_t pos = 0;
-    while (pos <= keys.size()) {
-        size_t comma = keys.find(',', pos);
-        std::string_view k = keys.substr(pos, comma == std::string_view::npos ? std::string_view::npos
-                                                                             : comma - pos);
-        while (!k.empty() && k.front() == ' ') k.remove_prefix(1);
-        while (!k.empty() && k.back() == ' ') k.remove_suffix(1);
-        if (k.size() == 1) {
-            out += k[0];
-        } else if (k.size() == 6 && k.substr(0, 5) == "ctrl-") {
-            char c = k[5];
-            if (c >= 'a' && c <= 'z') out += static_cast<char>(c - 'a' + 1);
-            else if (c >= 'A' && c <= 'Z') out += static_cast<char>(c - 'A' + 1);
-            else if (c == '@') out += '\0';
-            else if (c >= '[' && c <= '_') out += static_cast<char>(c - '[' + 27);
-            else return bad();
-        } else {
-            return bad();
-        }
-        if (comma == std::string_view::npos) break;
-        pos = comma + 1;
-    }
-    return out;
-}
-
 }  // namespace berth::shimproto

@@ -129,9 +129,9 @@ struct InspectOptions {
 void run_inspect(Context& ctx, const InspectOptions& o, bool generic) {
     auto client = ctx.client();
     if (!client) return fail(ctx, client.error());
-    if (generic && !o.type.empty() && o.type != "image") {
+    if (generic && !o.type.empty() && o.type != "image" && o.type != "container") {
         return fail(ctx, Error{Errc::Unsupported, 0,
-                               fmt::format("\"{}\" is not a valid value for --type (only image is supported yet)", o.type)});
+                               fmt::format("\"{}\" is not a valid value for --type", o.type)});
     }
     std::vector<std::string> raws, errors;
     std::string formatted;
@@ -142,11 +142,23 @@ void run_inspect(Context& ctx, const InspectOptions& o, bool generic) {
         tmpl = std::move(*t);
     }
     for (const auto& name : o.names) {
-        Request req;
-        req.path = "/images/" + name + "/json";
-        auto r = (*client)->call(req);
+        // docker inspect: a container first, then an image (unless --type says which).
+        Result<api::client::Response> r = Unexpected(Error{Errc::NotFound, 0, ""});
+        if (generic && o.type != "image") {
+            Request creq;
+            creq.path = "/containers/" + name + "/json";
+            if (o.size) creq.query.emplace_back("size", "1");
+            r = (*client)->call(creq);
+        }
+        if (!r && r.error().code == Errc::NotFound && (!generic || o.type != "container")) {
+            Request req;
+            req.path = "/images/" + name + "/json";
+            r = (*client)->call(req);
+        }
         if (!r) {
-            if (generic && r.error().code == Errc::NotFound)
+            if (generic && o.type == "container" && r.error().code == Errc::NotFound)
+                errors.push_back("Error: No such container: " + name);
+            else if (generic && r.error().code == Errc::NotFound)
                 errors.push_back("Error: No such object: " + name);
             else
                 errors.push_back(r.error().what());

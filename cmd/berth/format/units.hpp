@@ -16,8 +16,7 @@ inline std::string human_size(double bytes, int precision = 3) {
 }
 using berth::bytes_size;
 
-/// go-units HumanDuration: "Less than a second", "About a minute", "2 hours", "3 weeks".
-std::string human_duration(int64_t nanoseconds);
+using berth::human_duration;
 
 /// Docker's "created since": HumanDuration(now - t) + " ago"; "N/A" for t == 0.
 std::string created_since(int64_t unix_seconds, int64_t now_unix_seconds);

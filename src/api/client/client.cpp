@@ -2,11 +2,13 @@
 
 #include "berth/api/client/client.hpp"
 
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <cstring>
 #include <limits>
 #include <strings.h>
 
@@ -253,13 +255,29 @@ public:
             boost::system::error_code ec;
             // As in the server: without a big buffer Beast reads 512 bytes at a time.
             if (buf_.capacity() < 256 * 1024) buf_.reserve(256 * 1024);
-            http::read(sock_, buf_, parser_, ec);
+            // read_some: hand over what arrived (events, logs -f, stats stream a little at a
+            // time); read() would wait for the whole buffer.
+            http::read_some(sock_, buf_, parser_, ec);
             if (ec == http::error::need_buffer) ec = {};
             if (ec) return make_error(Errc::Unavailable, "read the daemon's answer: {}", ec.message());
             size_t n = chunk.size() - parser_.get().body().size;
             if (n) BERTH_TRY(on_data(std::string_view(chunk.data(), n)));
         }
         return {};
+    }
+
+    /// Gives up the socket (after a 101): the fd, which the caller now owns.
+    UniqueFd release_socket() {
+        boost::system::error_code ec;
+        int fd = sock_.release(ec);
+        return UniqueFd(ec ? -1 : fd);
+    }
+
+    /// The bytes read from the socket past what the parser consumed.
+    std::string take_buffered() {
+        std::string s(static_cast<const char*>(buf_.data().data()), buf_.size());
+        buf_.consume(buf_.size());
+        return s;
     }
 
 private:
@@ -305,28 +323,125 @@ Result<std::string> Client::api_version() {
     return version_;
 }
 
-Result<void> Client::call_stream(const Request& req,
-                                 const std::function<Result<void>(std::string_view)>& on_data,
-                                 Response* head) {
+namespace {
+
+// The error for a non-2xx answer, its body read (up to 1 MiB) from `conn`.
+Error error_answer(Connection& conn, const Response& r) {
+    std::string body;
+    (void)conn.read_body([&](std::string_view d) -> Result<void> {
+        if (body.size() < (1 << 20)) body.append(d);
+        return {};
+    });
+    return daemon_error(r.status, r.content_type, body);
+}
+
+}  // namespace
+
+Result<std::string> Client::target_for(const Request& req) {
     std::string target;
     if (req.versioned) target = "/v" + BERTH_TRY(api_version());
     target += path_escape(req.path);
     if (!req.query.empty()) target += "?" + encode_query(req.query);
+    return target;
+}
 
+Result<void> Client::call_stream(const Request& req,
+                                 const std::function<Result<void>(std::string_view)>& on_data,
+                                 Response* head) {
+    std::string target = BERTH_TRY(target_for(req));
     Connection conn(impl_->ioc);
     BERTH_TRY(conn.connect(host_));
     BERTH_TRY(conn.send(host_, target, req));
     Response r = BERTH_TRY(conn.read_head(req.method == "HEAD"));
     if (head) *head = r;
-    if (r.status / 100 != 2 && r.status != 304) {
-        std::string body;
-        (void)conn.read_body([&](std::string_view d) -> Result<void> {
-            if (body.size() < (1 << 20)) body.append(d);
-            return {};
-        });
-        return Unexpected(daemon_error(r.status, r.content_type, body));
-    }
+    if (r.status / 100 != 2 && r.status != 304) return Unexpected(error_answer(conn, r));
     return conn.read_body(on_data);
+}
+
+struct OpenResponse::Impl {
+    net::io_context ioc;
+    Connection conn{ioc};
+    Response head;
+};
+
+OpenResponse::OpenResponse(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+OpenResponse::~OpenResponse() = default;
+
+const Response& OpenResponse::head() const { return impl_->head; }
+
+Result<void> OpenResponse::read_body(const std::function<Result<void>(std::string_view)>& on_data) {
+    return impl_->conn.read_body(on_data);
+}
+
+Result<std::string> OpenResponse::read_all() {
+    std::string body;
+    BERTH_TRY(read_body([&](std::string_view d) -> Result<void> {
+        body.append(d);
+        return {};
+    }));
+    return body;
+}
+
+Result<std::unique_ptr<OpenResponse>> Client::open(const Request& req) {
+    std::string target = BERTH_TRY(target_for(req));
+    auto impl = std::make_unique<OpenResponse::Impl>();
+    BERTH_TRY(impl->conn.connect(host_));
+    BERTH_TRY(impl->conn.send(host_, target, req));
+    impl->head = BERTH_TRY(impl->conn.read_head(req.method == "HEAD"));
+    const Response& r = impl->head;
+    if (r.status / 100 != 2 && r.status != 304) return Unexpected(error_answer(impl->conn, r));
+    return std::make_unique<OpenResponse>(std::move(impl));
+}
+
+Result<std::unique_ptr<HijackedConnection>> Client::hijack(const Request& req) {
+    Request up = req;
+    up.headers.emplace_back("Connection", "Upgrade");
+    up.headers.emplace_back("Upgrade", "tcp");
+    std::string target = BERTH_TRY(target_for(up));
+    Connection conn(impl_->ioc);
+    BERTH_TRY(conn.connect(host_));
+    BERTH_TRY(conn.send(host_, target, up));
+    Response r = BERTH_TRY(conn.read_head(false));
+    if (r.status != 101 && r.status != 200) return Unexpected(error_answer(conn, r));
+    std::string buffered = conn.take_buffered();
+    UniqueFd fd = conn.release_socket();
+    if (!fd) return make_error(Errc::Internal, "take the connection of {} {}", req.method, req.path);
+    return std::make_unique<HijackedConnection>(std::move(fd), std::move(buffered), std::move(r));
+}
+
+Result<size_t> HijackedConnection::read(char* buf, size_t n) {
+    if (!buffered_.empty()) {
+        size_t k = std::min(n, buffered_.size());
+        std::memcpy(buf, buffered_.data(), k);
+        buffered_.erase(0, k);
+        return k;
+    }
+    while (true) {
+        ssize_t r = ::read(fd_.get(), buf, n);
+        if (r >= 0) return static_cast<size_t>(r);
+        if (errno == EINTR) continue;
+        // A daemon that closes after the process exited may reset instead of FIN.
+        if (errno == ECONNRESET) return size_t{0};
+        return BERTH_SYS_ERROR("read the hijacked connection");
+    }
+}
+
+Result<void> HijackedConnection::write(std::string_view data) {
+    while (!data.empty()) {
+        ssize_t n = ::send(fd_.get(), data.data(), data.size(), MSG_NOSIGNAL);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return BERTH_SYS_ERROR("write to the hijacked connection");
+        }
+        data.remove_prefix(static_cast<size_t>(n));
+    }
+    return {};
+}
+
+Result<void> HijackedConnection::close_write() {
+    if (::shutdown(fd_.get(), SHUT_WR) != 0 && errno != ENOTCONN)
+        return BERTH_SYS_ERROR("half-close the hijacked connection");
+    return {};
 }
 
 Result<Response> Client::call(const Request& req) {

@@ -96,8 +96,4 @@ void to_json(nlohmann::json& j, const ExecRequest& e);
 [[nodiscard]] Result<ExitRecord> parse_exit_record(std::string_view text);
 [[nodiscard]] Result<ExecRequest> parse_exec_request(const nlohmann::json& j);
 
-/// Detach keys as docker writes them ("ctrl-p,ctrl-q", "a,ctrl-@", "ctrl-\\\\") to bytes.
-/// InvalidArgument: `Invalid detach keys (x) provided` (moby's wording).
-[[nodiscard]] Result<std::string> parse_detach_keys(std::string_view keys);
-
 }  // namespace berth::shimproto

@@ -3,10 +3,10 @@
 // (Boost.Beast), with the docker CLI's version negotiation and error wording.
 //
 // Every call opens its own connection: a CLI run makes a handful of requests, and a fresh
-// connection per request keeps streamed and hijacked requests (attach, exec: the containers
-// issue) simple, since such a connection is never reused. A hijack call will take the
-// connection from the response parser after the 101 answer; Connection in client.cpp is the
-// place it lives.
+// connection per request keeps streamed and hijacked requests (attach, exec) simple, since
+// such a connection is never reused. hijack() takes the socket from the response parser after
+// the 101 answer; open() keeps a response whose body is read later (run's wait, sent before
+// start and read after the container exits).
 
 #include <cstdint>
 #include <functional>
@@ -20,6 +20,7 @@
 
 #include "berth/api/client/host.hpp"
 #include "berth/common/result.hpp"
+#include "berth/common/unique_fd.hpp"
 
 namespace berth::api::client {
 
@@ -95,6 +96,56 @@ struct Ping {
 /// 503 Unavailable, otherwise Internal).
 Error daemon_error(unsigned status, std::string_view content_type, std::string_view body);
 
+/// A response whose status line and headers were read and whose body is still on the socket.
+/// Owns its connection (and may outlive the Client).
+class OpenResponse {
+public:
+    struct Impl;
+    explicit OpenResponse(std::unique_ptr<Impl> impl);
+    ~OpenResponse();
+    OpenResponse(const OpenResponse&) = delete;
+    OpenResponse& operator=(const OpenResponse&) = delete;
+
+    /// Status and headers.
+    [[nodiscard]] const Response& head() const;
+    /// Reads the body to its end, handing it to `on_data` as it arrives.
+    [[nodiscard]] Result<void> read_body(const std::function<Result<void>(std::string_view)>& on_data);
+    /// Reads the whole body.
+    [[nodiscard]] Result<std::string> read_all();
+
+private:
+    std::unique_ptr<Impl> impl_;
+};
+
+/// The raw connection of a hijacked request (attach, exec start): bytes flow both ways after
+/// the daemon's 101 (or 200) answer. Owns the socket.
+class HijackedConnection {
+public:
+    /// `fd`: the connected socket; `buffered`: bytes the HTTP parser read past the headers.
+    HijackedConnection(UniqueFd fd, std::string buffered, Response head)
+        : fd_(std::move(fd)), buffered_(std::move(buffered)), head_(std::move(head)) {}
+
+    /// The socket, for poll(); read through read() so buffered bytes come first.
+    [[nodiscard]] int fd() const { return fd_.get(); }
+    /// True while bytes read with the headers have not been returned by read() yet.
+    [[nodiscard]] bool has_buffered() const { return !buffered_.empty(); }
+    /// The 101/200 answer's status and headers.
+    [[nodiscard]] const Response& head() const { return head_; }
+    /// Reads up to `n` bytes (buffered ones first); 0 at the end of the stream.
+    [[nodiscard]] Result<size_t> read(char* buf, size_t n);
+    /// Writes all of `data`.
+    [[nodiscard]] Result<void> write(std::string_view data);
+    /// Half-closes: the daemon sees EOF on the stream's stdin, output keeps flowing.
+    [[nodiscard]] Result<void> close_write();
+    /// Closes the socket.
+    void close() { fd_.reset(); }
+
+private:
+    UniqueFd fd_;
+    std::string buffered_;
+    Response head_;
+};
+
 /// A client for one daemon. Not thread-safe; cheap to create.
 class Client {
 public:
@@ -138,7 +189,20 @@ public:
     /// call_stream() written to `fd` (save to a file or stdout).
     [[nodiscard]] Result<void> call_to_fd(const Request& req, int fd);
 
+    /// Sends a request and reads the status line and headers only; the body stays on the
+    /// connection for OpenResponse::read_body(). Non-2xx answers are daemon_error()s (their
+    /// body read here).
+    [[nodiscard]] Result<std::unique_ptr<OpenResponse>> open(const Request& req);
+
+    /// Sends a request with "Connection: Upgrade" and "Upgrade: tcp" and, on a 101 answer
+    /// (or a 200, which daemons send to requests without Upgrade and docker-py accepts), hands
+    /// over the raw connection. Other answers are daemon_error()s.
+    [[nodiscard]] Result<std::unique_ptr<HijackedConnection>> hijack(const Request& req);
+
 private:
+    // "/v<version><path>?<query>" for a request.
+    [[nodiscard]] Result<std::string> target_for(const Request& req);
+
     struct Impl;
     Host host_;
     std::string version_;
