@@ -15,6 +15,7 @@
 #include "berth/container/merge.hpp"
 #include "berth/container/seccomp_profile.hpp"
 #include "berth/container/user.hpp"
+#include "berth/oci/capabilities.hpp"
 
 // Follows moby's createSpec (daemon/oci_linux.go) step by step over oci.DefaultLinuxSpec:
 // common options (args, env, cwd, hostname, default sysctls), cgroups path, resources,
@@ -27,51 +28,7 @@ namespace {
 
 constexpr const char* kInitInContainer = "/sbin/docker-init";
 
-// Capability names by number (linux/capability.h), for "ALL" and for validating names.
-constexpr const char* kCapNames[] = {
-    "CAP_CHOWN",
-    "CAP_DAC_OVERRIDE",
-    "CAP_DAC_READ_SEARCH",
-    "CAP_FOWNER",
-    "CAP_FSETID",
-    "CAP_KILL",
-    "CAP_SETGID",
-    "CAP_SETUID",
-    "CAP_SETPCAP",
-    "CAP_LINUX_IMMUTABLE",
-    "CAP_NET_BIND_SERVICE",
-    "CAP_NET_BROADCAST",
-    "CAP_NET_ADMIN",
-    "CAP_NET_RAW",
-    "CAP_IPC_LOCK",
-    "CAP_IPC_OWNER",
-    "CAP_SYS_MODULE",
-    "CAP_SYS_RAWIO",
-    "CAP_SYS_CHROOT",
-    "CAP_SYS_PTRACE",
-    "CAP_SYS_PACCT",
-    "CAP_SYS_ADMIN",
-    "CAP_SYS_BOOT",
-    "CAP_SYS_NICE",
-    "CAP_SYS_RESOURCE",
-    "CAP_SYS_TIME",
-    "CAP_SYS_TTY_CONFIG",
-    "CAP_MKNOD",
-    "CAP_LEASE",
-    "CAP_AUDIT_WRITE",
-    "CAP_AUDIT_CONTROL",
-    "CAP_SETFCAP",
-    "CAP_MAC_OVERRIDE",
-    "CAP_MAC_ADMIN",
-    "CAP_SYSLOG",
-    "CAP_WAKE_ALARM",
-    "CAP_BLOCK_SUSPEND",
-    "CAP_AUDIT_READ",
-    "CAP_PERFMON",
-    "CAP_BPF",
-    "CAP_CHECKPOINT_RESTORE",
-};
-constexpr int kCapCount = sizeof kCapNames / sizeof kCapNames[0];
+const int kCapCount = static_cast<int>(oci::capability_names().size());
 
 // /proc paths hidden (masked) or made read-only in every unprivileged container.
 constexpr const char* kMaskedPaths[] = {
@@ -1088,7 +1045,7 @@ std::vector<std::string> all_capabilities() {
     }();
     std::vector<std::string> out;
     for (int i = 0; i <= kernel_last_cap(); ++i)
-        if (bounding >> i & 1) out.emplace_back(kCapNames[i]);
+        if (bounding >> i & 1) out.emplace_back(oci::capability_names()[static_cast<size_t>(i)]);
     return out;
 }
 
@@ -1098,7 +1055,7 @@ Result<std::vector<std::string>> tweak_capabilities(const std::vector<std::strin
     if (privileged) return all_capabilities();
     if (add.empty() && drop.empty()) return default_capabilities();
     std::vector<std::string> known;  // names the kernel has, grantable or not
-    for (int i = 0; i <= kernel_last_cap(); ++i) known.emplace_back(kCapNames[i]);
+    for (int i = 0; i <= kernel_last_cap(); ++i) known.emplace_back(oci::capability_names()[static_cast<size_t>(i)]);
     auto normalize = [&](const std::vector<std::string>& in) -> Result<std::vector<std::string>> {
         std::vector<std::string> out;
         for (const std::string& raw : in) {

@@ -28,9 +28,10 @@ shimproto::AttachRequest to_shim(const AttachRequest& r, const ClientStream& cli
     return a;
 }
 
-/// One request on a fresh connection to the shim; the reply, or its error.
+}  // namespace
+
 Result<nlohmann::json> shim_call(const std::string& socket, const nlohmann::json& req,
-                                 const std::vector<int>& fds = {}) {
+                                 const std::vector<int>& fds) {
     auto conn = BERTH_TRY(shimproto::connect_seqpacket(socket));
     BERTH_TRY(shimproto::send_message(conn.get(), req, fds));
     auto reply = BERTH_TRY(shimproto::recv_message(conn.get()));
@@ -40,6 +41,8 @@ Result<nlohmann::json> shim_call(const std::string& socket, const nlohmann::json
     }
     return reply.body;
 }
+
+namespace {
 
 /// moby's check of a request's detachKeys (the shim parses them again to use them).
 Result<void> check_detach_keys(const std::string& keys) {

@@ -145,9 +145,9 @@ Result<void> ContainerService::mount_rootfs(Entry& e) {
 
 void ContainerService::unmount_rootfs(Entry& e) {
     std::string merged = container_dir(e.c.id) + "/merged";
-    // Whether or not we remember mounting it (a restarted daemon doesn't): try.
-    while (::umount2(merged.c_str(), MNT_DETACH) == 0) {
-    }
+    // Whether or not we remember mounting it (a restarted daemon doesn't): try. EINVAL
+    // means nothing is mounted there.
+    (void)::umount2(merged.c_str(), MNT_DETACH);
     e.mounted = false;
 }
 
@@ -331,10 +331,12 @@ Result<void> ContainerService::start_locked(Entry& e) {
         e.c.state.has_been_started = true;
         e.c.state.manually_stopped = false;
         e.stopping = false;
+        ++e.generation;
     }
     if (auto s = save(e); !s) BLOG_WARN("save {}: {}", id, s.error().what());
     publish(e.c, "start");
     auto self = BERTH_TRY(find(id));
+    start_health(self);
     if (mon && shimproto::send_message(mon->get(), {{"op", "monitor"}})) {
         watch_shim(self, std::move(*mon));
     } else {
@@ -364,6 +366,7 @@ Result<void> ContainerService::adopt(Entry& e) {
         if (reply) {
             BLOG_INFO("re-adopted container {} (pid {})", e.c.id, reply->body.value("pid", 0));
             watch_shim(self, std::move(*mon));
+            start_health(self);
             return {};
         }
     }
@@ -468,6 +471,7 @@ void ContainerService::handle_exit(const std::shared_ptr<Entry>& e, int exit_cod
         s.error = std::move(error);
         user_stopped = s.manually_stopped || e->stopping;
         ++e->exit_seq;
+        ++e->generation;
     }
     if (auto s = save(*e); !s) BLOG_WARN("save {}: {}", e->c.id, s.error().what());
     e->cv.notify_all();

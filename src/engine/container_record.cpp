@@ -21,6 +21,26 @@ std::string_view to_string(RunState s) noexcept {
 }
 
 namespace {
+
+nlohmann::json health_to_json(const std::optional<HealthState>& h) {
+    if (!h) return nullptr;
+    nlohmann::json log = nlohmann::json::array();
+    for (const auto& r : h->log)
+        log.push_back({{"Start", r.start}, {"End", r.end}, {"ExitCode", r.exit_code}, {"Output", r.output}});
+    return {{"Status", h->status}, {"FailingStreak", h->failing_streak}, {"Log", log}};
+}
+
+std::optional<HealthState> health_from_json(const nlohmann::json& j) {
+    if (!j.is_object()) return std::nullopt;
+    HealthState h;
+    h.status = j.value("Status", "starting");
+    h.failing_streak = j.value("FailingStreak", 0);
+    for (const auto& r : j.value("Log", nlohmann::json::array()))
+        h.log.push_back({r.value("Start", int64_t{0}), r.value("End", int64_t{0}),
+                         r.value("ExitCode", 0), r.value("Output", "")});
+    return h;
+}
+
 RunState parse_run_state(std::string_view s) {
     for (auto st : {RunState::Created, RunState::Running, RunState::Paused, RunState::Restarting,
                     RunState::Removing, RunState::Exited, RunState::Dead})
@@ -53,7 +73,8 @@ nlohmann::json container_to_json(const Container& c) {
               {"StartedAt", s.started_at},
               {"FinishedAt", s.finished_at},
               {"HasBeenStarted", s.has_been_started},
-              {"ManuallyStopped", s.manually_stopped}}},
+              {"ManuallyStopped", s.manually_stopped},
+              {"Health", health_to_json(s.health)}}},
             {"RestartCount", c.restart_count},
             {"LogPath", c.log_path},
             {"HostnamePath", c.hostname_path},
@@ -92,6 +113,7 @@ Result<Container> container_from_json(std::string_view text, std::string_view or
         c.state.finished_at = s.value("FinishedAt", int64_t{0});
         c.state.has_been_started = s.value("HasBeenStarted", false);
         c.state.manually_stopped = s.value("ManuallyStopped", false);
+        if (s.contains("Health")) c.state.health = health_from_json(s["Health"]);
         c.restart_count = j.value("RestartCount", 0);
         c.log_path = j.value("LogPath", "");
         c.hostname_path = j.value("HostnamePath", "");

@@ -167,7 +167,11 @@ Result<void> ContainerService::save(const Entry& e) {
         std::lock_guard lk(e.mu);
         text = container_to_json(e.c).dump();
     }
-    return atomic_write_file(container_dir(e.c.id) + "/config.v2.json", text, 0600);
+    // Atomic (the old record or the new one, never half of one) but not fsynced: a state
+    // change lost in a power cut is re-derived at start-up from the shims and exit records,
+    // and fsyncs were half of a `run --rm`.
+    return atomic_write_file(container_dir(e.c.id) + "/config.v2.json", text, 0600,
+                             Durability::Volatile);
 }
 
 void ContainerService::publish(const Container& c, std::string_view action,
@@ -330,7 +334,8 @@ Result<Container> ContainerService::create(const CreateOptions& o,
         BERTH_TRY(atomic_write_file(c.hosts_path, hosts, 0644, Durability::Volatile));
         std::string resolv = BERTH_TRY(resolv_conf_file(c.host_config));
         BERTH_TRY(atomic_write_file(c.resolv_conf_path, resolv, 0644, Durability::Volatile));
-        return atomic_write_file(dir + "/config.v2.json", container_to_json(c).dump(), 0600);
+        return atomic_write_file(dir + "/config.v2.json", container_to_json(c).dump(), 0600,
+                                 Durability::Volatile);
     }();
     if (!made) {
         (void)remove_all(dir);

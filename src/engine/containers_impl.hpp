@@ -38,6 +38,8 @@ struct ContainerService::Entry {
     UniqueFd monitor;
     /// Set by stop/kill/remove so the exit handling knows the user asked for it.
     bool stopping = false;
+    /// Bumped at every start and exit: a health monitor of an older run stops.
+    uint64_t generation = 0;
 };
 
 struct ContainerService::Exec {
@@ -45,6 +47,10 @@ struct ContainerService::Exec {
     mutable std::mutex mu;
     std::condition_variable cv;
 };
+
+/// One request on a fresh connection to a shim's socket; its reply, or the error it reports.
+[[nodiscard]] Result<nlohmann::json> shim_call(const std::string& socket, const nlohmann::json& req,
+                                               const std::vector<int>& fds = {});
 
 /// config.v2.json <-> Container.
 [[nodiscard]] nlohmann::json container_to_json(const Container& c);

@@ -25,6 +25,9 @@ namespace berth::runtime {
 namespace {
 
 std::string owner_name() {
+    // uid 0 is "root" everywhere; skipping NSS (nsswitch.conf, passwd, localtime) saves a few
+    // milliseconds of every create.
+    if (::geteuid() == 0) return "root";
     struct passwd* pw = ::getpwuid(::geteuid());
     return pw ? pw->pw_name : std::to_string(::geteuid());
 }

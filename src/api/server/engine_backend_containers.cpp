@@ -18,6 +18,7 @@
 #include "berth/common/strings.hpp"
 #include "berth/common/time.hpp"
 #include "berth/common/units.hpp"
+#include "berth/engine/container_fs.hpp"
 #include "berth/engine/daemon.hpp"
 #include "berth/logfile/reader.hpp"
 
@@ -36,7 +37,13 @@ std::string status_text(const Container& c, int64_t now) {
         case RunState::Restarting:
             return fmt::format("Restarting ({}) {} ago", s.exit_code,
                                human_duration(now - s.finished_at));
-        case RunState::Running: return "Up " + human_duration(now - s.started_at);
+        case RunState::Running: {
+            // moby's health suffix: "(health: starting)", "(healthy)", "(unhealthy)".
+            std::string up = "Up " + human_duration(now - s.started_at);
+            if (s.health)
+                up += s.health->status == "starting" ? " (health: starting)" : " (" + s.health->status + ")";
+            return up;
+        }
         case RunState::Removing: return "Removal In Progress";
         case RunState::Dead: return "Dead";
         case RunState::Created:
@@ -122,6 +129,14 @@ types::ContainerInspect inspect_of(const Container& c) {
     i.state.error = s.error;
     i.state.started_at_ns = s.started_at;
     i.state.finished_at_ns = s.finished_at;
+    if (s.health) {
+        types::Health h;
+        h.status = s.health->status;
+        h.failing_streak = s.health->failing_streak;
+        for (const auto& r : s.health->log)
+            h.log.push_back(types::HealthcheckResult{r.start, r.end, r.exit_code, r.output});
+        i.state.health = std::move(h);
+    }
     i.image = c.image_id;
     i.resolv_conf_path = c.resolv_conf_path;
     i.hostname_path = c.hostname_path;
@@ -215,7 +230,10 @@ bool matches(const Container& c, const Filters& f, const std::function<int64_t(c
             return c.host_config.port_bindings.count(p) > 0;
         }))
         return false;
-    if (!any("health", [&](const std::string& v) { return v == "none"; })) return false;
+    if (!any("health", [&](const std::string& v) {
+            return c.state.health ? c.state.health->status == v : v == "none";
+        }))
+        return false;
     if (!any("is-task", [&](const std::string& v) { return v == "false" || v == "0"; })) return false;
     for (const auto& b : f.get("before"))
         if (c.created >= created_of(b)) return false;
@@ -545,13 +563,18 @@ public:
         auto c = BERTH_TRY(svc_.get(id));
         return std::unique_ptr<StatsReader>(new Stats(svc_, std::move(c), o));
     }
-    Result<void> export_container(const std::string& id, Writer&) override {
-        BERTH_TRY(svc_.get(id));
-        return make_error(Errc::Unsupported, "export is not implemented yet");
+    Result<void> export_container(const std::string& id, Writer& out) override {
+        // with_rootfs resolves the container before the first byte reaches `out`.
+        engine::ContainerFs fs(svc_, d_.images());
+        return fs.export_rootfs(id, [&out](std::string_view b) { return out.write(b); });
     }
     Result<std::vector<types::ContainerChange>> changes(const std::string& id) override {
-        BERTH_TRY(svc_.get(id));
-        return make_error(Errc::Unsupported, "changes is not implemented yet");
+        engine::ContainerFs fs(svc_, d_.images());
+        auto found = BERTH_TRY(fs.changes(id));
+        std::vector<types::ContainerChange> out;
+        out.reserve(found.size());
+        for (auto& c : found) out.push_back({std::move(c.path), static_cast<int>(c.kind)});
+        return out;
     }
     Result<types::ContainersPruneReport> prune(const Filters& f) override {
         types::ContainersPruneReport rep;
@@ -577,17 +600,46 @@ public:
         rep.containers_deleted = ids;
         return rep;
     }
-    Result<types::PathStat> archive_stat(const std::string& id, const std::string&) override {
-        BERTH_TRY(svc_.get(id));
-        return make_error(Errc::Unsupported, "archive is not implemented yet");
+    Result<types::PathStat> archive_stat(const std::string& id, const std::string& path) override {
+        engine::ContainerFs fs(svc_, d_.images());
+        auto st = BERTH_TRY(fs.stat(id, path));
+        return types::PathStat{st.name, st.size, types::go_file_mode(st.mode), st.mtime_ns,
+                               st.link_target};
     }
-    Result<std::unique_ptr<ArchiveSource>> prepare_archive_get(const std::string& id, const std::string&) override {
-        BERTH_TRY(svc_.get(id));
-        return make_error(Errc::Unsupported, "archive is not implemented yet");
+    Result<std::unique_ptr<ArchiveSource>> prepare_archive_get(const std::string& id,
+                                                               const std::string& path) override {
+        // The stat is taken now (its errors are still HTTP errors); the tar is written after
+        // the headers, under a second with_rootfs (moby also stats, then tars).
+        class Source final : public ArchiveSource {
+        public:
+            Source(engine::ContainerFs fs, std::string id, std::string path, types::PathStat st)
+                : fs_(fs), id_(std::move(id)), path_(std::move(path)), st_(std::move(st)) {}
+            const types::PathStat& stat() const override { return st_; }
+            Result<void> write_to(Writer& out) override {
+                return fs_.archive_get(id_, path_,
+                                       [&out](std::string_view b) { return out.write(b); });
+            }
+
+        private:
+            engine::ContainerFs fs_;
+            std::string id_, path_;
+            types::PathStat st_;
+        };
+        engine::ContainerFs fs(svc_, d_.images());
+        auto st = BERTH_TRY(fs.stat(id, path));
+        types::PathStat ps{st.name, st.size, types::go_file_mode(st.mode), st.mtime_ns,
+                           st.link_target};
+        return std::unique_ptr<ArchiveSource>(new Source(fs, id, path, std::move(ps)));
     }
-    Result<void> archive_put(const std::string& id, const std::string&, BodyReader&, bool, bool) override {
-        BERTH_TRY(svc_.get(id));
-        return make_error(Errc::Unsupported, "archive is not implemented yet");
+    Result<void> archive_put(const std::string& id, const std::string& path, BodyReader& body,
+                             bool no_overwrite_dir_non_dir, bool copy_uid_gid) override {
+        engine::ContainerFs fs(svc_, d_.images());
+        std::vector<char> buf(256 * 1024);
+        archive::ReadBlockFn next = [&]() -> Result<std::string_view> {
+            size_t n = BERTH_TRY(body.read(std::span<char>(buf.data(), buf.size())));
+            return std::string_view(buf.data(), n);
+        };
+        return fs.archive_put(id, path, next, {no_overwrite_dir_non_dir, copy_uid_gid});
     }
     Result<std::string> exec_create(const std::string& id, const ExecCreateParams& p) override {
         engine::ExecInstance e;

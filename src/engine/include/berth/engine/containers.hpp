@@ -41,6 +41,21 @@ enum class RunState { Created, Running, Paused, Restarting, Removing, Exited, De
 /// "created", "running", ... as moby's State.Status.
 [[nodiscard]] std::string_view to_string(RunState s) noexcept;
 
+/// One health probe (moby's HealthcheckResult).
+struct HealthResult {
+    int64_t start = 0;  ///< unix ns
+    int64_t end = 0;
+    int exit_code = 0;  ///< 0 healthy, 1 unhealthy, -1 could not run / timed out
+    std::string output;
+};
+
+/// State.Health: present while a container with a health check runs (and after).
+struct HealthState {
+    std::string status = "starting";  ///< "starting", "healthy", "unhealthy"
+    int failing_streak = 0;
+    std::vector<HealthResult> log;  ///< the last 5 probes, oldest first
+};
+
 struct ContainerState {
     RunState status = RunState::Created;
     int pid = 0;
@@ -51,6 +66,7 @@ struct ContainerState {
     int64_t finished_at = 0;  ///< unix ns; 0 = never
     bool has_been_started = false;
     bool manually_stopped = false;  ///< stopped by the user: restart policies leave it alone
+    std::optional<HealthState> health;
 };
 
 /// A container's record (what inspect shows), persisted as config.v2.json.
@@ -234,6 +250,10 @@ private:
     void maybe_restart(const std::shared_ptr<Entry>& e);
     Result<void> remove_locked(const std::shared_ptr<Entry>& e);
     Result<bool> wait_exit(Entry& e, uint64_t seq, int timeout_ms);
+    /// Starts the health monitor of a container that just started, if it has a check.
+    void start_health(const std::shared_ptr<Entry>& e);
+    void health_loop(std::shared_ptr<Entry> e, uint64_t generation);
+    Result<HealthResult> probe(Entry& e, const std::vector<std::string>& test, int64_t timeout_ns);
     std::string container_dir(const std::string& id) const;
     std::string shim_dir(const std::string& id) const;
 
