@@ -43,7 +43,12 @@ Errc errc_from_errno(int err) noexcept {
 
 std::string Error::what() const {
     if (sys_errno == 0) return msg;
-    return msg + ": " + std::strerror(sys_errno);
+    // Go's wording for errno values (syscall.Errno.Error()): glibc's text with a lower-case
+    // first letter, "no such file or directory". runc, moby and the docker CLI all print it
+    // so, and the CLI matches on it (exit code 127 for "no such file or directory").
+    std::string text = std::strerror(sys_errno);
+    if (!text.empty() && text[0] >= 'A' && text[0] <= 'Z') text[0] = static_cast<char>(text[0] - 'A' + 'a');
+    return msg + ": " + text;
 }
 
 }  // namespace berth

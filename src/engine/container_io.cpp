@@ -66,17 +66,38 @@ nlohmann::json wait_done(int fd) {
 Result<ContainerService::RelayFn> ContainerService::prepare_attach(std::string_view name,
                                                                    const AttachRequest& r) {
     auto e = BERTH_TRY(find(name));
+    BERTH_TRY(check_detach_keys(r.detach_keys));
+    // A reservation that a start waits for until the relay hands its socket over (or is
+    // dropped unused: the hijack failed).
+    struct Reservation {
+        std::shared_ptr<Entry> e;
+        bool held = true;
+        void release() {
+            if (!held) return;
+            held = false;
+            {
+                std::lock_guard lk(e->mu);
+                --e->attach_reservations;
+            }
+            e->cv.notify_all();
+        }
+        ~Reservation() { release(); }
+    };
+    auto resv = std::make_shared<Reservation>();
+    resv->e = e;
     {
         std::lock_guard lk(e->mu);
         auto st = e->c.state.status;
-        if (st == RunState::Exited || st == RunState::Dead || st == RunState::Removing)
+        // moby attaches to a stopped container too (`docker start -a` does it before start);
+        // only a paused or dying one is refused.
+        if (st == RunState::Dead || st == RunState::Removing || e->removed)
             return make_error(Errc::Conflict, "You cannot attach to a stopped container, start it first");
         if (st == RunState::Paused)
             return make_error(Errc::Conflict, "You cannot attach to a paused container, unpause it first");
+        ++e->attach_reservations;
     }
-    BERTH_TRY(check_detach_keys(r.detach_keys));
     AttachRequest req = r;
-    return RelayFn([this, e, req](const ClientStream& client) -> Result<void> {
+    return RelayFn([this, e, req, resv](const ClientStream& client) -> Result<void> {
         auto [mine, theirs] = BERTH_TRY(shimproto::seqpacket_pair());
         UniqueFd dup(::fcntl(client.fd, F_DUPFD_CLOEXEC, 3));
         if (!dup) return BERTH_SYS_ERROR("dup the client socket");
@@ -88,18 +109,21 @@ Result<ContainerService::RelayFn> ContainerService::prepare_attach(std::string_v
                 std::lock_guard lk(e->mu);
                 st = e->c.state.status;
             }
-            if (st == RunState::Created || st == RunState::Restarting) {
+            if (st == RunState::Created || st == RunState::Restarting || st == RunState::Exited) {
                 std::lock_guard lk(e->mu);
                 e->pending.push_back(PendingAttach{std::move(dup), std::move(theirs), shim_req});
             } else if (st == RunState::Running) {
                 shimproto::ShimPaths sp{shim_dir(e->c.id)};
                 nlohmann::json body = {{"op", "attach"}, {"attach", shim_req}};
-                BERTH_TRY(shim_call(sp.socket(), body, {dup.get(), theirs.get()}));
+                auto called = shim_call(sp.socket(), body, {dup.get(), theirs.get()});
+                resv->release();
+                BERTH_TRY(called);
                 dup.reset();
                 theirs.reset();
             } else {
-                return {};  // it stopped meanwhile: nothing to relay
+                return {};  // it is going away: nothing to relay
             }
+            resv->release();
         }
         publish(e->c, "attach");
         (void)wait_done(mine.get());
@@ -229,14 +253,12 @@ Result<ContainerService::RelayFn> ContainerService::prepare_exec_start(const std
         }
         publish(e->c, "exec_start: " + cmdline, {{"execID", x->e.id}});
     };
-    auto failed = [x](const Error& err) {
-        // moby: a process that could not start exits 127 (not found) or 126 (anything else).
+    auto failed = [x](const Error&) {
+        // moby (daemon/exec.go): an exec that could not start has exit code 126, whatever
+        // the reason; the CLI reports that code.
         std::lock_guard lk(x->mu);
         x->e.running = false;
-        std::string m = err.what();
-        bool missing = m.find("executable file not found") != std::string::npos ||
-                       m.find("no such file") != std::string::npos;
-        x->e.exit_code = missing ? 127 : 126;
+        x->e.exit_code = 126;
     };
     if (detach) {
         nlohmann::json body = nlohmann::json(req);

@@ -131,9 +131,11 @@ Result<std::string> read_ready_line(int fd, int timeout_ms) {
 Result<void> ContainerService::mount_rootfs(Entry& e) {
     if (e.mounted) return {};
     std::string dir = container_dir(e.c.id);
+    // The overlay's root directory takes its owner and mode from upper/, so upper/ is 0755
+    // (as an image's "/" is): with 0700 no other user of the container could reach "/".
     for (const char* sub : {"/upper", "/work", "/merged"}) {
         std::string p = dir + sub;
-        if (::mkdir(p.c_str(), sub[1] == 'm' ? 0755 : 0700) < 0 && errno != EEXIST)
+        if (::mkdir(p.c_str(), sub[1] == 'w' ? 0700 : 0755) < 0 && errno != EEXIST)
             return BERTH_SYS_ERROR("create {}", p);
     }
     auto img = BERTH_TRY(images_.get(e.c.image_id));
@@ -241,7 +243,11 @@ Result<void> ContainerService::start_locked(Entry& e) {
     shimproto::ShimConfig cfg;
     std::vector<PendingAttach> pending;
     {
-        std::lock_guard lk(e.mu);
+        // Attaches whose 101 went out before this start must be in from the first byte: the
+        // CLI sends start as soon as it has the 101, before the attach's thread has handed
+        // over its socket (a short wait, bounded in case a client vanished in between).
+        std::unique_lock lk(e.mu);
+        e.cv.wait_for(lk, std::chrono::seconds(2), [&] { return e.attach_reservations == 0; });
         cfg.id = id;
         cfg.bundle = container_dir(id);
         cfg.runtime_root = paths_.exec_root + "/runtime";

@@ -34,6 +34,9 @@ struct ContainerService::Entry {
     bool removed = false;
     bool mounted = false;
     std::vector<PendingAttach> pending;
+    /// Attaches prepared (their 101 may be on its way) but not yet handed over: a start
+    /// waits for them so that the container's first output reaches them.
+    int attach_reservations = 0;
     int monitor_fd = -1;  ///< the shim's monitor connection (in the service's epoll set)
     UniqueFd monitor;
     /// Set by stop/kill/remove so the exit handling knows the user asked for it.

@@ -3,6 +3,7 @@
 // container's shim, log reads through the json-file reader.
 
 #include <signal.h>
+#include <sys/sysinfo.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -159,8 +160,9 @@ types::ContainerSummary summary_of(const Container& c, int64_t now) {
     s.names = {c.name};
     s.image = c.config.image;
     s.image_id = c.image_id;
+    // moby's list.go: arguments with a space are single-quoted.
     std::string cmd = c.path;
-    for (const auto& a : c.args) cmd += " " + a;
+    for (const auto& a : c.args) cmd += a.find(' ') != std::string::npos ? " '" + a + "'" : " " + a;
     s.command = cmd;
     s.created = c.created / 1'000'000'000;
     s.labels = c.config.labels;
@@ -354,9 +356,17 @@ nlohmann::json Stats::sample(nlohmann::json& pre) {
         cpu["throttling_data"] = nlohmann::json{{"periods", st->cpu.periods},
                                                 {"throttled_periods", st->cpu.throttled_periods},
                                                 {"throttled_time", st->cpu.throttled_time}};
+        // moby's collector: an unlimited (or larger than the host) limit shows as the
+        // host's memory, which `docker stats` prints as the LIMIT.
+        uint64_t limit = st->memory.limit;
+        struct sysinfo si {};
+        if (::sysinfo(&si) == 0) {
+            uint64_t host = static_cast<uint64_t>(si.totalram) * si.mem_unit;
+            if (limit == 0 || limit > host) limit = host;
+        }
         mem = {{"usage", st->memory.usage},
                {"max_usage", st->memory.max_usage},
-               {"limit", st->memory.limit},
+               {"limit", limit},
                {"stats", st->memory.raw}};
         pids = {{"current", st->pids.current}};
         if (st->pids.limit) pids["limit"] = st->pids.limit;

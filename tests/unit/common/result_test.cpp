@@ -20,7 +20,7 @@ TEST(Result, WrapBuildsContextChainAndKeepsErrno) {
     ASSERT_FALSE(r);
     EXPECT_EQ(r.error().code, Errc::NotFound);
     EXPECT_EQ(r.error().sys_errno, ENOENT);
-    EXPECT_EQ(r.error().what(), "load config: open /x: No such file or directory");
+    EXPECT_EQ(r.error().what(), "load config: open /x: no such file or directory");
 }
 
 TEST(Result, TryYieldsValue) {

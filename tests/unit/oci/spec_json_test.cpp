@@ -749,7 +749,7 @@ TEST_F(LoadSpec, MissingFileIsNotFound) {
     auto r = load_spec(dir_);
     ASSERT_FALSE(r);
     EXPECT_EQ(r.error().code, Errc::NotFound);
-    EXPECT_EQ(r.error().what(), "open " + dir_ + "/config.json: No such file or directory");
+    EXPECT_EQ(r.error().what(), "open " + dir_ + "/config.json: no such file or directory");
 }
 
 TEST_F(LoadSpec, ReadsAndNamesTheFileInErrors) {

@@ -207,7 +207,7 @@ TEST_F(MountPlan, MissingBindSource) {
     EXPECT_EQ(r.error().sys_errno, ENOENT);
     EXPECT_EQ(r.error().msg, "mounts[1].source: stat /nonexistent-berth/x");
     EXPECT_EQ(r.error().what(),
-              "mounts[1].source: stat /nonexistent-berth/x: No such file or directory");
+              "mounts[1].source: stat /nonexistent-berth/x: no such file or directory");
 
     r = plan_mounts({mnt("/data", "bind", "missing", {"rbind"})}, bundle_);
     ASSERT_FALSE(r);
