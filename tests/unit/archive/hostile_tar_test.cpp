@@ -68,7 +68,7 @@ std::vector<Refused> refused_corpus() {
          "parent directory 'etc' is a dangling symlink"},
         {"self_loop_symlink_parent",
          {symlink("etc", "/etc"), file("etc/berth-evil")},
-         "Too many levels of symbolic links"},
+         "too many levels of symbolic links"},
         {"parent_is_file", {file("f"), file("f/berth-evil")}, "'f' is not a directory"},
         {"whiteout_dot", {dir("a"), file("a/.wh..")}, "names no file"},
         {"whiteout_dotdot", {dir("a"), file("a/.wh...")}, "names no file"},

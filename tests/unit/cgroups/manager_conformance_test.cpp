@@ -338,7 +338,7 @@ TYPED_TEST(ManagerConformance, WriteErrorsNameTheFileAndTheValue) {
     r.memory->limit = 100 << 20;
     auto res = m->apply(r);
     ASSERT_FALSE(res);
-    EXPECT_NE(res.error().what().find("write 104857600 to " + file + ": Is a directory"),
+    EXPECT_NE(res.error().what().find("write 104857600 to " + file + ": is a directory"),
               std::string::npos)
         << res.error().what();
     ::rmdir(file.c_str());
