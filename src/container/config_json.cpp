@@ -189,6 +189,14 @@ public:
     void strings(std::string_view key, std::vector<std::string>& out) const {
         list(key, out, read_string);
     }
+    /// An array of strings where null/absent and [] differ.
+    void opt_strings(std::string_view key, std::optional<std::vector<std::string>>& out) const {
+        const json* v = find(key);
+        if (!v) return;
+        std::vector<std::string> items;
+        list(key, items, read_string);
+        out = std::move(items);
+    }
     /// strslice.StrSlice: an array of strings, or one string meaning a one-element array.
     void strslice(std::string_view key, std::optional<std::vector<std::string>>& out) const {
         const json* v = find(key);
@@ -426,8 +434,8 @@ void read_host_config(const Fields& f, HostConfig& h) {
     f.string_map("Sysctls", h.sysctls);
     f.str("Runtime", h.runtime);
     f.str("Isolation", h.isolation);
-    f.strings("MaskedPaths", h.masked_paths);
-    f.strings("ReadonlyPaths", h.readonly_paths);
+    f.opt_strings("MaskedPaths", h.masked_paths);
+    f.opt_strings("ReadonlyPaths", h.readonly_paths);
     f.list("Mounts", h.mounts, objects<Mount>(read_mount));
     f.boolean("Init", h.init);
 
@@ -786,8 +794,8 @@ void to_json(nlohmann::json& j, const HostConfig& h) {
     j["IOMaximumBandwidth"] = 0;
 
     if (!h.mounts.empty()) j["Mounts"] = array_of(h.mounts, mount_json);
-    j["MaskedPaths"] = nil_or(h.masked_paths);
-    j["ReadonlyPaths"] = nil_or(h.readonly_paths);
+    j["MaskedPaths"] = h.masked_paths ? json(*h.masked_paths) : json(nullptr);
+    j["ReadonlyPaths"] = h.readonly_paths ? json(*h.readonly_paths) : json(nullptr);
     if (h.init) j["Init"] = *h.init;
 }
 

@@ -1199,13 +1199,12 @@ Result<oci::Spec> build_spec(const SpecInputs& in) {
 
     // Masked and read-only paths (none when privileged; the API's lists override).
     if (!h.privileged) {
-        l.masked_paths = h.masked_paths.empty() ? std::vector<std::string>(std::begin(kMaskedPaths),
-                                                                           std::end(kMaskedPaths))
-                                                : h.masked_paths;
-        l.readonly_paths =
-            h.readonly_paths.empty()
-                ? std::vector<std::string>(std::begin(kReadonlyPaths), std::end(kReadonlyPaths))
-                : h.readonly_paths;
+        l.masked_paths = h.masked_paths ? *h.masked_paths
+                                        : std::vector<std::string>(std::begin(kMaskedPaths),
+                                                                   std::end(kMaskedPaths));
+        l.readonly_paths = h.readonly_paths ? *h.readonly_paths
+                                            : std::vector<std::string>(std::begin(kReadonlyPaths),
+                                                                       std::end(kReadonlyPaths));
     }
 
     BERTH_TRY(set_mounts(in, so, s, std::move(init_mount)));

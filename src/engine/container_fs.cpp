@@ -646,7 +646,27 @@ Result<std::vector<FsChange>> ContainerFs::changes(std::string_view name) {
     return out;
 }
 
+namespace {
+
+/// /etc/hostname, /etc/hosts and /etc/resolv.conf are bind-mounted from the container's
+/// directory inside the container only; cp reads them from there, as moby's view (which
+/// mounts them) shows them. Returns {directory, path in it}, or nothing.
+std::optional<std::pair<std::string, std::string>> host_file(const Container& c,
+                                                             std::string_view path) {
+    std::string p = clean_path("/" + std::string(path));
+    for (const std::string* f : {&c.hostname_path, &c.hosts_path, &c.resolv_conf_path}) {
+        if (f->empty()) continue;
+        std::string base = f->substr(f->rfind('/') + 1);
+        if (p == "/etc/" + base) return std::pair{f->substr(0, f->rfind('/')), "/" + base};
+    }
+    return std::nullopt;
+}
+
+}  // namespace
+
 Result<RootfsPathStat> ContainerFs::stat(std::string_view name, std::string_view path) {
+    Container c = BERTH_TRY(containers_.get(name));
+    if (auto hf = host_file(c, path)) return stat_in_rootfs(hf->first, hf->second, name);
     RootfsPathStat out;
     auto take = [&](const std::string& rootfs, const std::string&) -> Result<void> {
         out = BERTH_TRY(stat_in_rootfs(rootfs, path, name));
@@ -658,6 +678,12 @@ Result<RootfsPathStat> ContainerFs::stat(std::string_view name, std::string_view
 
 Result<void> ContainerFs::archive_get(std::string_view name, std::string_view path,
                                       const TarSink& sink) {
+    Container c = BERTH_TRY(containers_.get(name));
+    if (auto hf = host_file(c, path)) {
+        std::string work = BERTH_TRY(scratch_dir(c.hostname_path));
+        ScopeExit cleanup([&] { (void)remove_all(work); });
+        return write_path_tar(hf->first, hf->second, name, work, sink);
+    }
     return containers_.with_rootfs(name, [&](const std::string& rootfs,
                                              const std::string& upper) -> Result<void> {
         std::string work = BERTH_TRY(scratch_dir(upper));

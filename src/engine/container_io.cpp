@@ -102,28 +102,27 @@ Result<ContainerService::RelayFn> ContainerService::prepare_attach(std::string_v
         UniqueFd dup(::fcntl(client.fd, F_DUPFD_CLOEXEC, 3));
         if (!dup) return BERTH_SYS_ERROR("dup the client socket");
         auto shim_req = to_shim(req, client);
-        {
-            std::lock_guard op(e->op);
-            RunState st;
-            {
-                std::lock_guard lk(e->mu);
-                st = e->c.state.status;
-            }
-            if (st == RunState::Created || st == RunState::Restarting || st == RunState::Exited) {
-                std::lock_guard lk(e->mu);
-                e->pending.push_back(PendingAttach{std::move(dup), std::move(theirs), shim_req});
-            } else if (st == RunState::Running) {
-                shimproto::ShimPaths sp{shim_dir(e->c.id)};
-                nlohmann::json body = {{"op", "attach"}, {"attach", shim_req}};
-                auto called = shim_call(sp.socket(), body, {dup.get(), theirs.get()});
-                resv->release();
-                BERTH_TRY(called);
-                dup.reset();
-                theirs.reset();
-            } else {
-                return {};  // it is going away: nothing to relay
-            }
+        // Not under the op lock: a start holds it while it waits for this very hand-over.
+        std::unique_lock lk(e->mu);
+        e->cv.wait(lk, [&] { return !e->starting; });
+        RunState st = e->c.state.status;
+        if (st == RunState::Created || st == RunState::Restarting || st == RunState::Exited) {
+            e->pending.push_back(PendingAttach{std::move(dup), std::move(theirs), shim_req});
+            resv->held = false;
+            --e->attach_reservations;
+            lk.unlock();
+            e->cv.notify_all();
+        } else if (st == RunState::Running) {
+            lk.unlock();
+            shimproto::ShimPaths sp{shim_dir(e->c.id)};
+            nlohmann::json body = {{"op", "attach"}, {"attach", shim_req}};
+            auto called = shim_call(sp.socket(), body, {dup.get(), theirs.get()});
             resv->release();
+            BERTH_TRY(called);
+            dup.reset();
+            theirs.reset();
+        } else {
+            return {};  // it is going away: nothing to relay (the reservation goes with resv)
         }
         publish(e->c, "attach");
         (void)wait_done(mine.get());

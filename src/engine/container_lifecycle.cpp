@@ -18,6 +18,7 @@
 
 #include "berth/common/fs.hpp"
 #include "berth/common/log.hpp"
+#include "berth/common/scope_exit.hpp"
 #include "berth/common/time.hpp"
 #include "berth/container/spec_builder.hpp"
 #include "berth/oci/spec_json.hpp"
@@ -242,12 +243,20 @@ Result<void> ContainerService::start_locked(Entry& e) {
 
     shimproto::ShimConfig cfg;
     std::vector<PendingAttach> pending;
+    ScopeExit started_or_failed([&] {
+        {
+            std::lock_guard lk(e.mu);
+            e.starting = false;
+        }
+        e.cv.notify_all();
+    });
     {
         // Attaches whose 101 went out before this start must be in from the first byte: the
         // CLI sends start as soon as it has the 101, before the attach's thread has handed
         // over its socket (a short wait, bounded in case a client vanished in between).
         std::unique_lock lk(e.mu);
         e.cv.wait_for(lk, std::chrono::seconds(2), [&] { return e.attach_reservations == 0; });
+        e.starting = true;
         cfg.id = id;
         cfg.bundle = container_dir(id);
         cfg.runtime_root = paths_.exec_root + "/runtime";

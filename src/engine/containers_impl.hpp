@@ -37,6 +37,9 @@ struct ContainerService::Entry {
     /// Attaches prepared (their 101 may be on its way) but not yet handed over: a start
     /// waits for them so that the container's first output reaches them.
     int attach_reservations = 0;
+    /// A start is handing `pending` to a new shim: an attach arriving now waits for the
+    /// outcome (running: give it to the shim; failed: keep it pending).
+    bool starting = false;
     int monitor_fd = -1;  ///< the shim's monitor connection (in the service's epoll set)
     UniqueFd monitor;
     /// Set by stop/kill/remove so the exit handling knows the user asked for it.

@@ -177,8 +177,9 @@ struct HostConfig {
     std::map<std::string, std::string> sysctls;
     std::string runtime;
     std::string isolation;
-    std::vector<std::string> masked_paths;    ///< only when set by the client (never by the CLI)
-    std::vector<std::string> readonly_paths;
+    /// nullopt: Docker's defaults; [] (`--security-opt systempaths=unconfined`): none.
+    std::optional<std::vector<std::string>> masked_paths;
+    std::optional<std::vector<std::string>> readonly_paths;
     std::vector<Mount> mounts;
     std::optional<bool> init;
 
