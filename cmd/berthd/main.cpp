@@ -27,6 +27,7 @@ constexpr const char* kVersion = "0.1.0";
 
 struct Flags {
     std::string data_root = "/var/lib/berth";
+    std::string cgroup_parent = "/berth";
     std::string exec_root = "/run/berth";
     std::vector<std::string> hosts;
     std::string pidfile = "/run/berth.pid";
@@ -73,6 +74,7 @@ int run(const Flags& f) {
     }
     engine::DaemonConfig cfg;
     cfg.data_root = f.data_root;
+    cfg.cgroup_parent = f.cgroup_parent;
     cfg.exec_root = f.exec_root;
     auto d = engine::Daemon::open(cfg);
     if (!d) {
@@ -149,6 +151,9 @@ int main(int argc, char** argv) {
     app.add_option("--data-root", f.data_root, "root of persistent state")
         ->capture_default_str();
     app.add_option("--exec-root", f.exec_root, "root of runtime state")->capture_default_str();
+    app.add_option("--cgroup-parent", f.cgroup_parent,
+                   "parent cgroup of containers without their own --cgroup-parent")
+        ->capture_default_str();
     app.add_option("-H,--host", f.hosts, "daemon socket(s) to listen on (unix:// or tcp://)")
         ->take_all();
     app.add_option("-p,--pidfile", f.pidfile, "path of the pid file")->capture_default_str();

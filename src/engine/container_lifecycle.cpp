@@ -166,9 +166,10 @@ Result<void> ContainerService::write_bundle(Entry& e) {
         in.resolv_conf_path = e.c.resolv_conf_path;
     }
     in.rootfs = container_dir(e.c.id) + "/merged";
-    std::string parent = in.host.cgroup_parent.empty() ? "/berth" : in.host.cgroup_parent;
-    if (parent.back() == '/') parent.pop_back();
-    in.cgroups_path = parent + "/" + e.c.id;
+    std::string parent = in.host.cgroup_parent.empty() ? paths_.cgroup_parent : in.host.cgroup_parent;
+    if (parent.empty()) parent = "/";
+    while (parent.size() > 1 && parent.back() == '/') parent.pop_back();
+    in.cgroups_path = (parent == "/" ? "" : parent) + "/" + e.c.id;
     in.init_path = paths_.init_binary;
     auto join = [&](const std::string& mode, const char* ns, std::string& out) -> Result<void> {
         if (mode.rfind("container:", 0) != 0) return {};

@@ -58,6 +58,7 @@ Result<std::unique_ptr<Daemon>> Daemon::open(DaemonConfig cfg) {
         paths.shim_binary = self.substr(0, self.rfind('/') + 1) + "berth-shim";
     }
     paths.init_binary = d->cfg_.init_binary;
+    paths.cgroup_parent = d->cfg_.cgroup_parent;
     if (paths.init_binary.empty()) {
         std::string dir = paths.shim_binary.substr(0, paths.shim_binary.rfind('/') + 1);
         if (::access((dir + "berth-init").c_str(), X_OK) == 0) paths.init_binary = dir + "berth-init";

@@ -16,12 +16,11 @@
 #                                             array, not a function, so that compat_run's
 #                                             `timeout` can run it
 #
-# Why the cleanup goes beyond `docker rm -f`: berthd has no --cgroup-parent (dockerd's daemon
-# flag), so its containers' cgroups are /berth/<id> in the host's hierarchies, outside the
-# berth-test-compat-* parent that daemon.sh removes; and a container's processes do not mention
-# our temp directory, so daemon.sh's "kill what names the dir" does not reach them either. The
-# IDs under <data-root>/containers are our daemon's own (random 64-hex), so killing the
-# processes of /berth/<those IDs> and removing those cgroups touches nothing of anyone else.
+# Why the cleanup goes beyond `docker rm -f`: a container's processes do not mention our temp
+# directory, so daemon.sh's "kill what names the dir" does not reach them. Their cgroups are
+# /$COMPAT_CGROUP_PARENT/<id> (daemon.sh starts berthd with --cgroup-parent); the IDs under
+# <data-root>/containers are our daemon's own, so killing the processes of those cgroups and
+# removing them touches nothing of anyone else.
 
 # compat_busybox_image <docker> <workdir>
 compat_busybox_image() {
@@ -46,7 +45,7 @@ compat_shim_pid() {
 # Kills the processes of one container cgroup (thawing a frozen one first) and removes it.
 compat__kill_container_cgroup() {
     local id=$1 cg any=0 p
-    for cg in /sys/fs/cgroup/*/berth/"$id" /sys/fs/cgroup/unified/berth/"$id"; do
+    for cg in /sys/fs/cgroup/*/"$COMPAT_CGROUP_PARENT"/"$id" /sys/fs/cgroup/unified/"$COMPAT_CGROUP_PARENT"/"$id"; do
         [[ -d "$cg" ]] || continue
         any=1
         [[ -f "$cg/freezer.state" ]] && echo THAWED >"$cg/freezer.state" 2>/dev/null
@@ -59,7 +58,7 @@ compat__kill_container_cgroup() {
     ((any)) || return 0
     for _ in $(seq 30); do
         local left=0
-        for cg in /sys/fs/cgroup/*/berth/"$id" /sys/fs/cgroup/unified/berth/"$id"; do
+        for cg in /sys/fs/cgroup/*/"$COMPAT_CGROUP_PARENT"/"$id" /sys/fs/cgroup/unified/"$COMPAT_CGROUP_PARENT"/"$id"; do
             [[ -d "$cg" ]] || continue
             find "$cg" -depth -type d -exec rmdir {} + 2>/dev/null
             [[ -d "$cg" ]] && left=1
@@ -155,7 +154,8 @@ compat_daemon_restart() {
     while [[ -e "$COMPAT_DIR/daemon.$n.log" ]]; do n=$((n + 1)); done
     COMPAT_LOG=$COMPAT_DIR/daemon.$n.log
     local args=(--data-root "$COMPAT_DATA_ROOT" --exec-root "$COMPAT_EXEC_ROOT"
-                -H "$COMPAT_HOST" --pidfile "$COMPAT_DIR/pid")
+                -H "$COMPAT_HOST" --pidfile "$COMPAT_DIR/pid"
+                --cgroup-parent "/$COMPAT_CGROUP_PARENT")
     [[ -n "${BERTH_COMPAT_LOG_LEVEL:-}" ]] && args+=(--log-level "$BERTH_COMPAT_LOG_LEVEL")
     if [[ -n "$holder" ]]; then
         compat_log "restarting berthd in the namespaces of shim $holder"

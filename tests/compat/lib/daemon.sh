@@ -8,7 +8,7 @@
 #   compat_daemon_init              # installs the EXIT/INT/TERM traps (once per script)
 #   compat_daemon_start [berthd|dockerd]   # default: $BERTH_COMPAT_DAEMON, else berthd
 #       sets COMPAT_KIND COMPAT_DIR COMPAT_SOCK COMPAT_HOST (unix://…) COMPAT_PID
-#            COMPAT_DATA_ROOT COMPAT_EXEC_ROOT COMPAT_LOG
+#            COMPAT_DATA_ROOT COMPAT_EXEC_ROOT COMPAT_LOG COMPAT_CGROUP_PARENT
 #   compat_daemon_stop [pid]        # stops one (default: the last started); the trap stops the rest
 #   compat_cleanup_hook             # define it to run your own cleanup before the daemons stop
 #
@@ -196,9 +196,11 @@ compat_daemon_start() {
                --bridge=none --iptables=false --ip6tables=false --ip-masq=false
                --ip-forward=false --userland-proxy=false
                --containerd-namespace "berth-test-compat-$suffix"
-               --containerd-plugins-namespace "berth-test-compat-$suffix-plugins"
-               --cgroup-parent "/berth-test-compat-$suffix")
+               --containerd-plugins-namespace "berth-test-compat-$suffix-plugins")
     fi
+    # Containers' cgroups under a parent of our own, which the cleanup removes.
+    COMPAT_CGROUP_PARENT=berth-test-compat-$suffix
+    args+=(--cgroup-parent "/$COMPAT_CGROUP_PARENT")
     unshare --mount --propagation private --net "$bin" "${args[@]}" </dev/null >"$COMPAT_LOG" 2>&1 &
     COMPAT_PID=$!
     compat__pids+=("$COMPAT_PID")
@@ -294,7 +296,7 @@ compat_expect_not_contains() {
 
 # compat_run <cmd...>: runs a command (2 min limit), output (stdout+stderr) in $out, status in $rc.
 compat_run() {
-    out=$(timeout 120 "$@" 2>&1)
+    out=$(timeout -k 5 120 "$@" 2>&1)
     rc=$?
 }
 

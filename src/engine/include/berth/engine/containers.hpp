@@ -144,6 +144,7 @@ public:
         std::string exec_root;
         std::string shim_binary;  ///< berth-shim
         std::string init_binary;  ///< for --init; "" when there is none
+        std::string cgroup_parent = "/berth";  ///< default parent of containers' cgroups
     };
 
     /// Loads every container under <data_root>/containers and re-adopts running ones through

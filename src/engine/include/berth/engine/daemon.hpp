@@ -27,6 +27,9 @@ struct DaemonConfig {
     std::string shim_binary;
     /// The init for --init; "" = none (--init is then refused).
     std::string init_binary;
+    /// Containers' cgroups go under it unless their HostConfig.CgroupParent says otherwise
+    /// (dockerd's --cgroup-parent; its default is "/docker").
+    std::string cgroup_parent = "/berth";
 };
 
 class Daemon {
