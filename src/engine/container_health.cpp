@@ -141,12 +141,9 @@ Result<HealthResult> ContainerService::probe(Entry& e, const std::vector<std::st
         return make_error(Errc::InvalidArgument, "unknown health check type \"{}\"", test[0]);
     }
     if (args.empty()) return make_error(Errc::InvalidArgument, "health check has no command");
-    std::string dir = container_dir(e.c.id);
-    std::string spec_text = BERTH_TRY(read_file(dir + "/config.json"));
-    auto spec = BERTH_TRY(oci::parse_spec(spec_text));
     container::ExecConfig ec;
     ec.cmd = args;
-    auto process = BERTH_TRY(container::build_exec_process(spec, ec, dir + "/merged"));
+    std::string process_json = BERTH_TRY(exec_process_json(e, std::move(ec)));
 
     int sv[2];
     if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) return BERTH_SYS_ERROR("socketpair");
@@ -154,7 +151,7 @@ Result<HealthResult> ContainerService::probe(Entry& e, const std::vector<std::st
     auto [done_mine, done_theirs] = BERTH_TRY(shimproto::seqpacket_pair());
     shimproto::ExecRequest req;
     req.exec_id = "health-" + std::to_string(res.start);
-    req.process_json = oci::to_json(process);
+    req.process_json = std::move(process_json);
     req.attach.stdout_ = true;
     req.attach.stderr_ = true;
     nlohmann::json body = nlohmann::json(req);

@@ -8,6 +8,7 @@
 #include "berth/common/detach_keys.hpp"
 #include "berth/common/fs.hpp"
 #include "berth/common/log.hpp"
+#include "berth/common/strings.hpp"
 #include "berth/container/names.hpp"
 #include "berth/container/spec_builder.hpp"
 #include "berth/oci/spec_json.hpp"
@@ -165,9 +166,7 @@ Result<std::string> ContainerService::exec_create(std::string_view name, ExecIns
         std::lock_guard elk(e->mu);
         e->c.exec_ids.push_back(x.id);
     }
-    std::string cmdline;
-    for (const auto& a : x.cmd) cmdline += (cmdline.empty() ? "" : " ") + a;
-    publish(e->c, "exec_create: " + cmdline, {{"execID", x.id}});
+    publish(e->c, "exec_create: " + join(x.cmd, " "), {{"execID", x.id}});
     return x.id;
 }
 
@@ -189,6 +188,16 @@ Result<void> ContainerService::exec_resize(const std::string& exec_id, int heigh
     BERTH_TRY(shim_call(sp.socket(), {{"op", "resize"}, {"exec_id", exec_id}, {"height", height},
                                       {"width", width}}));
     return {};
+}
+
+Result<std::string> ContainerService::exec_process_json(const Entry& e,
+                                                       container::ExecConfig ec) const {
+    std::string dir = container_dir(e.c.id);
+    std::string spec_text = BERTH_TRY(read_file(dir + "/config.json"));
+    auto spec = BERTH_TRY(oci::parse_spec(spec_text));
+    ec.group_add = e.c.host_config.group_add;  // moby re-applies it for `exec -u`
+    auto process = BERTH_TRY(container::build_exec_process(spec, ec, dir + "/merged"));
+    return oci::to_json(process);
 }
 
 Result<ContainerService::RelayFn> ContainerService::prepare_exec_start(const std::string& exec_id,
@@ -217,9 +226,6 @@ Result<ContainerService::RelayFn> ContainerService::prepare_exec_start(const std
         if (e->c.state.status != RunState::Running)
             return make_error(Errc::Conflict, "container {} is not running", e->c.id);
     }
-    std::string dir = container_dir(e->c.id);
-    std::string spec_text = BERTH_TRY(read_file(dir + "/config.json"));
-    auto spec = BERTH_TRY(oci::parse_spec(spec_text));
     container::ExecConfig ec;
     ec.cmd = ei.cmd;
     ec.env = ei.env;
@@ -228,12 +234,10 @@ Result<ContainerService::RelayFn> ContainerService::prepare_exec_start(const std
     ec.tty = ei.tty;
     ec.privileged = ei.privileged;
     ec.console_size = ei.console_size;
-    ec.group_add = e->c.host_config.group_add;
-    auto process = BERTH_TRY(container::build_exec_process(spec, ec, dir + "/merged"));
 
     shimproto::ExecRequest req;
     req.exec_id = exec_id;
-    req.process_json = oci::to_json(process);
+    req.process_json = BERTH_TRY(exec_process_json(*e, std::move(ec)));
     req.tty = ei.tty;
     req.detached = detach;
     req.attach.stdin_ = ei.attach_stdin;
@@ -241,8 +245,7 @@ Result<ContainerService::RelayFn> ContainerService::prepare_exec_start(const std
     req.attach.stderr_ = ei.attach_stderr;
     req.attach.detach_keys = ei.detach_keys;
     std::string socket = shimproto::ShimPaths{shim_dir(e->c.id)}.socket();
-    std::string cmdline;
-    for (const auto& a : ei.cmd) cmdline += (cmdline.empty() ? "" : " ") + a;
+    std::string cmdline = join(ei.cmd, " ");
 
     auto started = [this, x, e, cmdline](int pid) {
         {

@@ -32,12 +32,6 @@ namespace berth::engine {
 
 namespace {
 
-runtime::Globals runtime_globals(const std::string& exec_root) {
-    runtime::Globals g;
-    g.root = exec_root + "/runtime";
-    return g;
-}
-
 /// Splits "key=value" mount options for fsconfig.
 std::pair<std::string, std::string> split_option(const std::string& o) {
     auto eq = o.find('=');
@@ -128,6 +122,12 @@ Result<std::string> read_ready_line(int fd, int timeout_ms) {
 }
 
 }  // namespace
+
+runtime::Globals ContainerService::runtime_globals() const {
+    runtime::Globals g;
+    g.root = paths_.exec_root + "/runtime";
+    return g;
+}
 
 Result<void> ContainerService::mount_rootfs(Entry& e) {
     if (e.mounted) return {};
@@ -363,6 +363,10 @@ Result<void> ContainerService::start_locked(Entry& e) {
 }
 
 void ContainerService::watch_shim(const std::shared_ptr<Entry>& e, UniqueFd monitor) {
+    {
+        std::lock_guard lk(mu_);
+        monitored_[monitor.get()] = e;
+    }
     std::lock_guard lk(e->mu);
     e->monitor = std::move(monitor);
     e->monitor_fd = e->monitor.get();
@@ -403,10 +407,7 @@ void ContainerService::monitor_loop() {
             std::shared_ptr<Entry> e;
             {
                 std::lock_guard lk(mu_);
-                for (auto& [id, x] : by_id_) {
-                    std::lock_guard elk(x->mu);
-                    if (x->monitor_fd == fd) e = x;
-                }
+                if (auto it = monitored_.find(fd); it != monitored_.end()) e = it->second.lock();
             }
             if (!e) {
                 ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
@@ -435,6 +436,10 @@ void ContainerService::monitor_loop() {
             if (m && !m->body.contains("event")) continue;  // the monitor op's reply
             // The exit event, or the shim went away: either way exit.json tells.
             {
+                std::lock_guard lk(mu_);
+                monitored_.erase(fd);
+            }
+            {
                 std::lock_guard lk(e->mu);
                 ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
                 e->monitor_fd = -1;
@@ -458,7 +463,7 @@ void ContainerService::on_shim_gone(const std::shared_ptr<Entry>& e) {
     }
     // The shim died without recording an exit (killed): the container must not outlive it
     // unwatched. Remove what the runtime has of it, and report the exit as an error.
-    auto g = runtime_globals(paths_.exec_root);
+    auto g = runtime_globals();
     (void)runtime::remove(g, e->c.id, true);
     handle_exit(e, 255, false, now_unix_nanos(), "berth-shim exited unexpectedly");
 }
@@ -573,7 +578,7 @@ Result<bool> ContainerService::stop(std::string_view name, std::optional<int> ti
         t = timeout ? *timeout : e->c.config.stop_timeout ? *e->c.config.stop_timeout : 10;
     }
     (void)save(*e);
-    auto g = runtime_globals(paths_.exec_root);
+    auto g = runtime_globals();
     int sig = BERTH_TRY(runtime::parse_signal(sig_name));
     if (auto k = runtime::kill(g, e->c.id, sig, false); k)
         publish(e->c, "kill", {{"signal", std::to_string(sig)}});
@@ -610,7 +615,7 @@ Result<void> ContainerService::kill(std::string_view name, const std::string& si
             return make_error(Errc::Conflict, "cannot kill container: {}: container {} is not running",
                               name, e->c.id);
     }
-    auto g = runtime_globals(paths_.exec_root);
+    auto g = runtime_globals();
     BERTH_TRY(runtime::kill(g, e->c.id, sig, false));
     publish(e->c, "kill", {{"signal", std::to_string(sig)}});
     return {};
@@ -657,7 +662,7 @@ Result<void> ContainerService::pause(std::string_view name) {
         if (e->c.state.status != RunState::Running)
             return make_error(Errc::Conflict, "Container {} is not running", e->c.id);
     }
-    BERTH_TRY(runtime::pause(runtime_globals(paths_.exec_root), e->c.id));
+    BERTH_TRY(runtime::pause(runtime_globals(), e->c.id));
     {
         std::lock_guard lk(e->mu);
         e->c.state.status = RunState::Paused;
@@ -675,7 +680,7 @@ Result<void> ContainerService::unpause(std::string_view name) {
         if (e->c.state.status != RunState::Paused)
             return make_error(Errc::Conflict, "Container {} is not paused", e->c.id);
     }
-    BERTH_TRY(runtime::resume(runtime_globals(paths_.exec_root), e->c.id));
+    BERTH_TRY(runtime::resume(runtime_globals(), e->c.id));
     {
         std::lock_guard lk(e->mu);
         e->c.state.status = RunState::Running;
@@ -692,12 +697,12 @@ Result<std::vector<pid_t>> ContainerService::pids(std::string_view name) {
         if (e->c.state.status != RunState::Running && e->c.state.status != RunState::Paused)
             return make_error(Errc::Conflict, "Container {} is not running", e->c.id);
     }
-    return runtime::pids(runtime_globals(paths_.exec_root), e->c.id);
+    return runtime::pids(runtime_globals(), e->c.id);
 }
 
 Result<cgroups::Stats> ContainerService::stats(std::string_view name) {
     auto e = BERTH_TRY(find(name));
-    return runtime::stats(runtime_globals(paths_.exec_root), e->c.id);
+    return runtime::stats(runtime_globals(), e->c.id);
 }
 
 Result<void> ContainerService::update(std::string_view name, const container::HostConfig& u) {
@@ -742,7 +747,7 @@ Result<void> ContainerService::update(std::string_view name, const container::Ho
         in.rootfs = container_dir(e->c.id) + "/merged";
         auto spec = BERTH_TRY(container::build_spec(in));
         if (spec.linux && spec.linux->resources)
-            BERTH_TRY(runtime::update(runtime_globals(paths_.exec_root), e->c.id,
+            BERTH_TRY(runtime::update(runtime_globals(), e->c.id,
                                       *spec.linux->resources));
     }
     {

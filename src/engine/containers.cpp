@@ -188,7 +188,7 @@ void ContainerService::publish(const Container& c, std::string_view action,
     events_.publish(std::move(ev));
 }
 
-std::string hosts_file(const container::Config& c, const container::HostConfig& h) {
+std::string hosts_file(const container::HostConfig& h) {
     std::string out =
         "127.0.0.1\tlocalhost\n"
         "::1\tlocalhost ip6-localhost ip6-loopback\n"
@@ -202,7 +202,6 @@ std::string hosts_file(const container::Config& c, const container::HostConfig& 
         if (sep == std::string::npos) continue;
         out += eh.substr(sep + 1) + "\t" + eh.substr(0, sep) + "\n";
     }
-    (void)c;
     return out;
 }
 
@@ -328,7 +327,7 @@ Result<Container> ContainerService::create(const CreateOptions& o,
         std::string hostname = c.config.hostname;
         if (!c.config.domainname.empty()) hostname += "." + c.config.domainname;
         BERTH_TRY(atomic_write_file(c.hostname_path, hostname + "\n", 0644, Durability::Volatile));
-        std::string hosts = hosts_file(c.config, c.host_config);
+        std::string hosts = hosts_file(c.host_config);
         if (c.host_config.network_mode != "host")
             hosts += "127.0.0.1\t" + c.config.hostname + "\n";  // resolves its own name
         BERTH_TRY(atomic_write_file(c.hosts_path, hosts, 0644, Durability::Volatile));
@@ -405,8 +404,7 @@ Result<void> ContainerService::remove(std::string_view name, bool force, bool /*
             e->stopping = true;
             e->c.state.manually_stopped = true;
         }
-        runtime::Globals g;
-        g.root = paths_.exec_root + "/runtime";
+        auto g = runtime_globals();
         if (st == RunState::Paused) (void)runtime::resume(g, e->c.id);
         (void)runtime::kill(g, e->c.id, SIGKILL, true);
         uint64_t seq;

@@ -64,7 +64,7 @@ struct ContainerService::Exec {
 
 /// The files a container's hostname/hosts/resolv.conf start from (moby's defaults without
 /// networks: loopback names, the host's resolv.conf minus localhost nameservers).
-[[nodiscard]] std::string hosts_file(const container::Config& c, const container::HostConfig& h);
+[[nodiscard]] std::string hosts_file(const container::HostConfig& h);
 [[nodiscard]] Result<std::string> resolv_conf_file(const container::HostConfig& h);
 
 }  // namespace berth::engine

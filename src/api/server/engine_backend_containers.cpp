@@ -174,6 +174,14 @@ types::ContainerSummary summary_of(const Container& c, int64_t now) {
     return s;
 }
 
+/// A label filter value over a container: "k" (the label is set) or "k=v" (set to v).
+bool has_label(const Container& c, const std::string& filter) {
+    auto eq = filter.find('=');
+    auto it = c.config.labels.find(filter.substr(0, eq));
+    return it != c.config.labels.end() &&
+           (eq == std::string::npos || it->second == filter.substr(eq + 1));
+}
+
 /// `filters` for GET /containers/json (moby daemon/list.go), over one container.
 bool matches(const Container& c, const Filters& f, const std::function<int64_t(const std::string&)>& created_of) {
     auto any = [&](const char* key, const std::function<bool(const std::string&)>& pred) {
@@ -193,12 +201,8 @@ bool matches(const Container& c, const Filters& f, const std::function<int64_t(c
             }
         }))
         return false;
-    for (const auto& l : f.get("label")) {
-        auto eq = l.find('=');
-        auto it = c.config.labels.find(l.substr(0, eq));
-        if (it == c.config.labels.end()) return false;
-        if (eq != std::string::npos && it->second != l.substr(eq + 1)) return false;
-    }
+    for (const auto& l : f.get("label"))
+        if (!has_label(c, l)) return false;
     if (!any("exited", [&](const std::string& v) {
             return c.state.status == RunState::Exited && c.state.has_been_started &&
                    std::to_string(c.state.exit_code) == v;
@@ -589,18 +593,10 @@ public:
     Result<types::ContainersPruneReport> prune(const Filters& f) override {
         types::ContainersPruneReport rep;
         auto ids = BERTH_TRY(svc_.prune([&](const Container& c) {
-            for (const auto& l : f.get("label")) {
-                auto eq = l.find('=');
-                auto it = c.config.labels.find(l.substr(0, eq));
-                if (it == c.config.labels.end()) return false;
-                if (eq != std::string::npos && it->second != l.substr(eq + 1)) return false;
-            }
-            for (const auto& l : f.get("label!")) {
-                auto eq = l.find('=');
-                auto it = c.config.labels.find(l.substr(0, eq));
-                if (it != c.config.labels.end() && (eq == std::string::npos || it->second == l.substr(eq + 1)))
-                    return false;
-            }
+            for (const auto& l : f.get("label"))
+                if (!has_label(c, l)) return false;
+            for (const auto& l : f.get("label!"))
+                if (has_label(c, l)) return false;
             for (const auto& u : f.get("until")) {
                 auto t = parse_timestamp(u, now_unix_nanos());
                 if (t && c.created >= *t) return false;

@@ -169,20 +169,8 @@ compat_daemon_restart() {
     COMPAT_PID=$!
     compat__pids+=("$COMPAT_PID")
     compat__dirs+=("$COMPAT_DIR")
-    local timeout=${BERTH_COMPAT_TIMEOUT:-60} start=$SECONDS
-    while ! compat_ping "$COMPAT_SOCK"; do
-        if ! kill -0 "$COMPAT_PID" 2>/dev/null; then
-            compat_log "berthd exited during restart; last lines of $COMPAT_LOG:"
-            tail -20 "$COMPAT_LOG" | sed 's/^/    /' >&2
-            return 1
-        fi
-        if ((SECONDS - start >= timeout)); then
-            compat_log "berthd did not answer /_ping within ${timeout}s after restart; log tail:"
-            tail -20 "$COMPAT_LOG" | sed 's/^/    /' >&2
-            return 1
-        fi
-        sleep 0.05
-    done
+    local start=$SECONDS
+    compat__await_ping "restarted berthd" || return 1
     compat_log "berthd restarted: pid $COMPAT_PID ($((SECONDS - start))s)"
 }
 

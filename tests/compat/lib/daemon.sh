@@ -205,21 +205,28 @@ compat_daemon_start() {
     COMPAT_PID=$!
     compat__pids+=("$COMPAT_PID")
     compat__dirs+=("$dir")
-    local timeout=${BERTH_COMPAT_TIMEOUT:-60} start=$SECONDS
+    local start=$SECONDS
+    compat__await_ping "$kind" || return 1
+    compat_log "$kind up: pid $COMPAT_PID, $COMPAT_HOST ($((SECONDS - start))s)"
+}
+
+# compat__await_ping <name>: waits until the daemon $COMPAT_PID answers /_ping on $COMPAT_SOCK;
+# fails with the log's tail if it exits or takes longer than BERTH_COMPAT_TIMEOUT (60 s).
+compat__await_ping() {
+    local name=$1 timeout=${BERTH_COMPAT_TIMEOUT:-60} start=$SECONDS
     while ! compat_ping "$COMPAT_SOCK"; do
         if ! kill -0 "$COMPAT_PID" 2>/dev/null; then
-            compat_log "$kind exited during start-up; last lines of $COMPAT_LOG:"
+            compat_log "$name exited during start-up; last lines of $COMPAT_LOG:"
             tail -20 "$COMPAT_LOG" | sed 's/^/    /' >&2
             return 1
         fi
         if ((SECONDS - start >= timeout)); then
-            compat_log "$kind did not answer /_ping on $COMPAT_SOCK within ${timeout}s; log tail:"
+            compat_log "$name did not answer /_ping on $COMPAT_SOCK within ${timeout}s; log tail:"
             tail -20 "$COMPAT_LOG" | sed 's/^/    /' >&2
             return 1
         fi
         sleep 0.05
     done
-    compat_log "$kind up: pid $COMPAT_PID, $COMPAT_HOST ($((SECONDS - start))s)"
 }
 
 # compat_rss_kib <pid>: VmRSS of a process in KiB (empty if it is gone).

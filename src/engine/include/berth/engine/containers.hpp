@@ -31,8 +31,10 @@
 #include "berth/common/result.hpp"
 #include "berth/common/unique_fd.hpp"
 #include "berth/container/config.hpp"
+#include "berth/container/spec_builder.hpp"
 #include "berth/engine/events.hpp"
 #include "berth/image/image_service.hpp"
+#include "berth/runtime/runtime.hpp"
 
 namespace berth::engine {
 
@@ -256,6 +258,10 @@ private:
     void health_loop(std::shared_ptr<Entry> e, uint64_t generation);
     Result<HealthResult> probe(Entry& e, const std::vector<std::string>& test, int64_t timeout_ns);
     std::string container_dir(const std::string& id) const;
+    /// The runtime library's globals for this daemon's containers (<exec-root>/runtime).
+    runtime::Globals runtime_globals() const;
+    /// An exec's process as JSON for the shim: `ec` over the container's config.json.
+    Result<std::string> exec_process_json(const Entry& e, container::ExecConfig ec) const;
     std::string shim_dir(const std::string& id) const;
 
     Paths paths_;
@@ -265,6 +271,7 @@ private:
     std::map<std::string, std::shared_ptr<Entry>> by_id_;
     std::map<std::string, std::string> names_;  ///< "/web" -> id
     std::map<std::string, std::shared_ptr<Exec>> execs_;
+    std::map<int, std::weak_ptr<Entry>> monitored_;  ///< shim monitor fd -> its container
     UniqueFd epoll_;
     UniqueFd wake_;  ///< eventfd: stop the monitor thread
     std::thread monitor_;
