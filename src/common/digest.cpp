@@ -49,11 +49,28 @@ Result<Digest> Digest::parse(std::string_view s) {
     std::string_view hex = s.substr(colon + 1);
     if (!valid_algorithm(alg))
         return make_error(Errc::InvalidArgument, "invalid digest \"{}\": bad algorithm", s);
-    if (alg != kSha256)
+    if (alg != kSha256 && alg != kSha512)
         return make_error(Errc::Unsupported, "digest \"{}\": unsupported algorithm {}", s, alg);
-    auto d = from_sha256_hex(hex);
+    auto d = from_hex(alg, hex);
     if (!d) return Unexpected(std::move(d.error()).wrap("invalid digest \"{}\"", s));
     return d;
+}
+
+Result<Digest> Digest::from_hex(std::string_view algorithm, std::string_view hex) {
+    size_t len = 0;
+    if (algorithm == kSha256) {
+        len = kSha256HexLen;
+    } else if (algorithm == kSha512) {
+        len = kSha512HexLen;
+    } else {
+        return make_error(Errc::Unsupported, "unsupported digest algorithm {}", algorithm);
+    }
+    if (hex.size() != len)
+        return make_error(Errc::InvalidArgument, "{} hex must be {} characters, got {}", algorithm,
+                          len, hex.size());
+    if (!is_lower_hex(hex))
+        return make_error(Errc::InvalidArgument, "{} hex must be lowercase [0-9a-f]", algorithm);
+    return Digest(std::string(algorithm), std::string(hex));
 }
 
 Result<Digest> Digest::from_sha256_hex(std::string_view hex) {
@@ -65,32 +82,35 @@ Result<Digest> Digest::from_sha256_hex(std::string_view hex) {
     return Digest(std::string(kSha256), std::string(hex));
 }
 
-struct Sha256::Ctx {
+struct Hasher::Ctx {
     EVP_MD_CTX* md = nullptr;
     ~Ctx() { EVP_MD_CTX_free(md); }
 };
 
-Sha256::Sha256() : ctx_(std::make_unique<Ctx>()) {
+Hasher::Hasher(std::string_view algorithm)
+    : ctx_(std::make_unique<Ctx>()),
+      algorithm_(algorithm == Digest::kSha512 ? Digest::kSha512 : Digest::kSha256) {
     ctx_->md = EVP_MD_CTX_new();
     if (!ctx_->md) crypto_fatal("EVP_MD_CTX_new");
-    if (EVP_DigestInit_ex(ctx_->md, EVP_sha256(), nullptr) != 1) crypto_fatal("DigestInit");
+    const EVP_MD* md = algorithm_ == Digest::kSha512 ? EVP_sha512() : EVP_sha256();
+    if (EVP_DigestInit_ex(ctx_->md, md, nullptr) != 1) crypto_fatal("DigestInit");
 }
 
-Sha256::~Sha256() = default;
-Sha256::Sha256(Sha256&&) noexcept = default;
-Sha256& Sha256::operator=(Sha256&&) noexcept = default;
+Hasher::~Hasher() = default;
+Hasher::Hasher(Hasher&&) noexcept = default;
+Hasher& Hasher::operator=(Hasher&&) noexcept = default;
 
-void Sha256::update(std::string_view data) noexcept {
+void Hasher::update(std::string_view data) noexcept {
     update(data.data(), data.size());
 }
 
-void Sha256::update(const void* data, size_t len) noexcept {
+void Hasher::update(const void* data, size_t len) noexcept {
     if (finished_ || !ctx_ || len == 0) return;
     if (EVP_DigestUpdate(ctx_->md, data, len) != 1) crypto_fatal("DigestUpdate");
     size_ += len;
 }
 
-Digest Sha256::finish() {
+Digest Hasher::finish() {
     if (!finished_) {
         unsigned char md[EVP_MAX_MD_SIZE];
         unsigned int n = 0;
@@ -103,7 +123,7 @@ Digest Sha256::finish() {
         }
         finished_ = true;
     }
-    return *Digest::from_sha256_hex(result_hex_);
+    return *Digest::from_hex(algorithm_, result_hex_);
 }
 
 Digest digest_of(std::string_view data) {
@@ -112,8 +132,8 @@ Digest digest_of(std::string_view data) {
     return h.finish();
 }
 
-Result<Digest> digest_fd(int fd, uint64_t* size_out) {
-    Sha256 h;
+Result<Digest> digest_fd(int fd, uint64_t* size_out, std::string_view algorithm) {
+    Hasher h(algorithm);
     char buf[64 * 1024];
     for (;;) {
         ssize_t n = ::read(fd, buf, sizeof buf);

@@ -11,11 +11,12 @@
 namespace berth::store {
 namespace {
 
-constexpr std::string_view kBlobDir = "content/sha256";
 constexpr std::string_view kIngestDir = "ingest";
+// One directory per digest algorithm; sha512 only holds what a registry client pushed so.
+constexpr std::string_view kAlgorithms[] = {Digest::kSha256, Digest::kSha512};
 
-std::string blob_dir(const std::string& root) {
-    return path_join(root, kBlobDir);
+std::string blob_dir(const std::string& root, std::string_view algorithm = Digest::kSha256) {
+    return path_join(path_join(root, "content"), algorithm);
 }
 std::string ingest_dir(const std::string& root) {
     return path_join(root, kIngestDir);
@@ -105,7 +106,7 @@ Result<ContentInfo> ContentWriter::commit_impl(std::optional<Digest> expected,
         return make_error(Errc::InvalidArgument, "commit: expected {}, got {}", expected->string(),
                           got.string());
 
-    std::string target = path_join(blob_dir(root_), got.hex());
+    std::string target = path_join(blob_dir(root_, got.algorithm()), got.hex());
     struct stat st {};
     if (::lstat(target.c_str(), &st) == 0) {
         // Committed by someone else already (content is immutable, so theirs equals ours).
@@ -126,7 +127,7 @@ Result<ContentInfo> ContentWriter::commit_impl(std::optional<Digest> expected,
         return BERTH_SYS_ERROR("commit {}: rename {} to {}", got.string(), ingest_path_, target);
     fd_.reset();  // renamed: nothing left for the guard to remove
     step("renamed");
-    BERTH_TRY_CTX(fsync_dir(blob_dir(root_)), "commit {}", got.string());
+    BERTH_TRY_CTX(fsync_dir(blob_dir(root_, got.algorithm())), "commit {}", got.string());
     step("dir-synced");
     return ContentInfo{got, size, st.st_mtim.tv_sec};
 }
@@ -142,26 +143,31 @@ Result<ContentStore> ContentStore::open_root(std::string root, ContentStoreOptio
     return s;
 }
 
-Result<ContentWriter> ContentStore::writer() const {
+Result<ContentWriter> ContentStore::writer(std::string_view algorithm) const {
+    if (algorithm != Digest::kSha256 && algorithm != Digest::kSha512)
+        return make_error(Errc::Unsupported, "content writer: unsupported digest algorithm {}",
+                          algorithm);
+    if (algorithm != Digest::kSha256)
+        BERTH_TRY_CTX(mkdir_all(blob_dir(root_, algorithm), 0700), "content writer");
     std::string dir = ingest_dir(root_);
     for (int attempt = 0; attempt < 8; ++attempt) {
         std::string path = path_join(dir, BERTH_TRY(random_hex(16)));
         int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-        if (fd >= 0) return ContentWriter(root_, std::move(path), UniqueFd(fd));
+        if (fd >= 0) return ContentWriter(root_, std::move(path), UniqueFd(fd), algorithm);
         if (errno != EEXIST) return BERTH_SYS_ERROR("create ingest file {}", path);
     }
     return make_error(Errc::Internal, "create ingest file in {}: no free name", dir);
 }
 
 Result<ContentInfo> ContentStore::put(std::string_view data, std::optional<Digest> expected) const {
-    ContentWriter w = BERTH_TRY(writer());
+    ContentWriter w = BERTH_TRY(writer(expected ? expected->algorithm() : Digest::kSha256));
     BERTH_TRY(w.write(data));
     if (expected) return w.commit(*expected, data.size());
     return w.commit_computed();
 }
 
 std::string ContentStore::blob_path(const Digest& d) const {
-    return path_join(blob_dir(root_), d.hex());
+    return path_join(blob_dir(root_, d.algorithm()), d.hex());
 }
 
 Result<UniqueFd> ContentStore::open(const Digest& d) const {
@@ -195,7 +201,8 @@ Result<std::string> ContentStore::read(const Digest& d) const {
 
 Result<void> ContentStore::verify(const Digest& d) const {
     UniqueFd fd = BERTH_TRY(open(d));
-    Digest got = BERTH_TRY_CTX(digest_fd(fd.get()), "verify content {}", d.string());
+    Digest got = BERTH_TRY_CTX(digest_fd(fd.get(), nullptr, d.algorithm()), "verify content {}",
+                               d.string());
     if (got != d)
         return make_error(Errc::InvalidArgument, "verify content {}: content hashes to {}",
                           d.string(), got.string());
@@ -221,22 +228,26 @@ Result<void> ContentStore::remove(const Digest& d) const {
         if (errno == ENOENT) return Unexpected(not_found(d));
         return BERTH_SYS_ERROR("remove content {}", d.string());
     }
-    BERTH_TRY_CTX(fsync_dir(blob_dir(root_)), "remove content {}", d.string());
+    BERTH_TRY_CTX(fsync_dir(blob_dir(root_, d.algorithm())), "remove content {}", d.string());
     return {};
 }
 
 Result<std::vector<ContentInfo>> ContentStore::list() const {
-    auto names = BERTH_TRY_CTX(list_dir(blob_dir(root_)), "list content");
     std::vector<ContentInfo> out;
-    for (const auto& n : names) {
-        auto d = Digest::from_sha256_hex(n);
-        if (!d) continue;
-        auto i = info(*d);
-        if (!i) {
-            if (i.error().code == Errc::NotFound) continue;  // removed while listing
-            return Unexpected(std::move(i.error()).wrap("list content"));
+    for (std::string_view alg : kAlgorithms) {
+        std::string dir = blob_dir(root_, alg);
+        if (alg != Digest::kSha256 && !path_exists(dir)) continue;
+        auto names = BERTH_TRY_CTX(list_dir(dir), "list content");
+        for (const auto& n : names) {
+            auto d = Digest::from_hex(alg, n);
+            if (!d) continue;
+            auto i = info(*d);
+            if (!i) {
+                if (i.error().code == Errc::NotFound) continue;  // removed while listing
+                return Unexpected(std::move(i.error()).wrap("list content"));
+            }
+            out.push_back(std::move(*i));
         }
-        out.push_back(std::move(*i));
     }
     return out;
 }
@@ -258,18 +269,17 @@ Result<std::vector<std::string>> ContentStore::cleanup_ingests(
     return removed;
 }
 
-Result<CheckReport> ContentStore::check(bool repair) const {
-    CheckReport rep;
-    rep.repaired = repair;
-    std::string dir = blob_dir(root_);
+Result<void> ContentStore::check_blob_dir(const std::string& dir, std::string_view algorithm,
+                                          bool repair, CheckReport& rep) const {
     auto names = BERTH_TRY_CTX(list_dir(dir), "check content");
+    size_t corrupt_before = rep.corrupt.size(), stray_before = rep.stray.size();
     for (const auto& n : names) {
         std::string p = path_join(dir, n);
-        auto d = Digest::from_sha256_hex(n);
+        auto d = Digest::from_hex(algorithm, n);
         struct stat st {};
         bool regular = ::lstat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode);
         if (!d || !regular) {
-            rep.stray.push_back(n);
+            rep.stray.push_back(algorithm == Digest::kSha256 ? n : std::string(algorithm) + "/" + n);
             if (repair) BERTH_TRY_CTX(remove_all(p), "check content: remove {}", p);
             continue;
         }
@@ -282,8 +292,19 @@ Result<CheckReport> ContentStore::check(bool repair) const {
         if (repair && ::unlink(p.c_str()) < 0 && errno != ENOENT)
             return BERTH_SYS_ERROR("check content: remove corrupt blob {}", p);
     }
-    if (repair && (!rep.corrupt.empty() || !rep.stray.empty()))
+    if (repair && (rep.corrupt.size() != corrupt_before || rep.stray.size() != stray_before))
         BERTH_TRY_CTX(fsync_dir(dir), "check content");
+    return {};
+}
+
+Result<CheckReport> ContentStore::check(bool repair) const {
+    CheckReport rep;
+    rep.repaired = repair;
+    for (std::string_view alg : kAlgorithms) {
+        std::string dir = blob_dir(root_, alg);
+        if (alg != Digest::kSha256 && !path_exists(dir)) continue;
+        BERTH_TRY(check_blob_dir(dir, alg, repair, rep));
+    }
 
     std::string idir = ingest_dir(root_);
     auto ingests = BERTH_TRY_CTX(list_dir(idir), "check content");

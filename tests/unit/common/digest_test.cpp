@@ -63,7 +63,7 @@ TEST(Digest, ParseRejects) {
         {"SHA256:" + hex, Errc::InvalidArgument},                  // bad algorithm grammar
         {":" + hex, Errc::InvalidArgument},
         {"sha256+:" + hex, Errc::InvalidArgument},
-        {"sha512:" + hex + hex, Errc::Unsupported},
+        {"sha512:" + hex, Errc::InvalidArgument},                  // 64 chars for sha512
         {"md5:d41d8cd98f00b204e9800998ecf8427e", Errc::Unsupported},
     };
     for (const auto& c : cases) {
@@ -72,6 +72,23 @@ TEST(Digest, ParseRejects) {
         EXPECT_EQ(d.error().code, c.code) << c.in << ": " << d.error().what();
         EXPECT_NE(d.error().msg.find("digest"), std::string::npos) << d.error().msg;
     }
+}
+
+TEST(Digest, Sha512IsARegisteredAlgorithm) {
+    // sha512("") from FIPS 180-4's test vectors.
+    const std::string empty512 =
+        "cf83e1357eefb8bdf1542850d66d8007d620e4050b5715dc83f4a921d36ce9ce"
+        "47d0d13c5d85f2b0ff8318d2877eec2f63b931bd47417a81a538327af927da3e";
+    auto d = Digest::parse("sha512:" + empty512);
+    ASSERT_TRUE(d) << d.error().what();
+    EXPECT_EQ(d->algorithm(), "sha512");
+    EXPECT_EQ(d->hex(), empty512);
+    Hasher h("sha512");
+    EXPECT_EQ(h.finish(), *d);
+    Hasher abc("sha512");
+    abc.update("abc");
+    EXPECT_EQ(abc.finish().hex().substr(0, 16), "ddaf35a193617aba");
+    EXPECT_NE(*d, *Digest::parse(kEmpty));
 }
 
 TEST(Digest, Ordering) {

@@ -60,9 +60,8 @@ TEST(ReferenceParse, DistributionTable) {
          "b.gcr.io/test.example.com/my-app", "b.gcr.io", "test.example.com", ""},
         {"xn--n3h.com/myimage:xn--n3h.com", "", "xn--n3h.com/myimage", "xn--n3h.com", "xn--n3h.com",
          ""},
-        // Docker accepts sha512 here; Berth's Digest is sha256-only (see reference.hpp).
-        {"xn--7o8h.com/myimage:xn--7o8h.com@sha512:" + repeat("f", 128), "unsupported algorithm",
-         "", "", "", ""},
+        {"xn--7o8h.com/myimage:xn--7o8h.com@sha512:" + repeat("f", 128), "",
+         "xn--7o8h.com/myimage", "xn--7o8h.com", "xn--7o8h.com", "sha512:" + repeat("f", 128)},
         {"foo_bar.com:8080", "", "foo_bar.com", "", "8080", ""},
         {"foo/foo_bar.com:8080", "", "foo/foo_bar.com", "foo", "8080", ""},
         {"192.168.1.1", "", "192.168.1.1", "", "", ""},

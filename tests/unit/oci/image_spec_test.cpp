@@ -360,7 +360,12 @@ std::vector<ErrorCase> manifest_errors() {
         {"config digest sha512",
          m(R"("schemaVersion":2,"config":{"mediaType":"m","digest":"sha512:abc","size":1},)"
            R"("layers":[])"),
-         "manifest: config.digest: digest \"sha512:abc\": unsupported algorithm sha512",
+         "manifest: config.digest: invalid digest \"sha512:abc\": sha512 hex must be 128 "
+         "characters, got 3"},
+        {"config digest sha384",
+         m(R"("schemaVersion":2,"config":{"mediaType":"m","digest":"sha384:abc","size":1},)"
+           R"("layers":[])"),
+         "manifest: config.digest: digest \"sha384:abc\": unsupported algorithm sha384",
          Errc::Unsupported},
         {"no layers", m(R"("schemaVersion":2,)" + kCfg),
          "manifest: layers: missing required field"},

@@ -163,6 +163,45 @@ TEST_F(ContentStoreTest, ListAndRemove) {
     EXPECT_FALSE(s.exists(digest_of("two")));
 }
 
+TEST_F(ContentStoreTest, Sha512BlobsLiveBesideSha256Ones) {
+    auto s = open_store(std::chrono::seconds(0));
+    Hasher h("sha512");
+    h.update("blob");
+    Digest d512 = h.finish();
+    auto w = s.writer("sha512");
+    ASSERT_TRUE(w) << w.error().what();
+    ASSERT_TRUE(w->write("blob"));
+    auto info = w->commit(d512, 4);
+    ASSERT_TRUE(info) << info.error().what();
+    EXPECT_EQ(s.blob_path(d512), root_ + "/content/sha512/" + d512.hex());
+    EXPECT_EQ(*s.read(d512), "blob");
+    EXPECT_TRUE(s.verify(d512));
+    ASSERT_TRUE(s.put("blob"));  // the same bytes under sha256 are another blob
+    auto l = s.list();
+    ASSERT_TRUE(l);
+    ASSERT_EQ(l->size(), 2u);
+    EXPECT_EQ((*l)[1].digest, d512);
+    // put() with a sha512 digest hashes with sha512; a sha256 writer cannot commit one.
+    Hasher h2("sha512");
+    h2.update("other");
+    EXPECT_TRUE(s.put("other", h2.finish()));
+    auto w2 = s.writer();
+    ASSERT_TRUE(w2 && w2->write("blob"));
+    auto bad = w2->commit(d512);
+    ASSERT_FALSE(bad);
+    EXPECT_EQ(bad.error().code, Errc::InvalidArgument);
+    EXPECT_FALSE(s.writer("md5"));
+    // check() verifies and repairs the sha512 directory too.
+    ASSERT_EQ(::chmod(s.blob_path(d512).c_str(), 0644), 0);
+    ASSERT_TRUE(write_file(s.blob_path(d512), "BAD"));
+    ASSERT_TRUE(atomic_write_file(root_ + "/content/sha512/stray", "x"));
+    auto rep = s.check(true);
+    ASSERT_TRUE(rep) << rep.error().what();
+    EXPECT_EQ(rep->corrupt, std::vector<Digest>{d512});
+    EXPECT_EQ(rep->stray, std::vector<std::string>{"sha512/stray"});
+    EXPECT_FALSE(s.exists(d512));
+}
+
 TEST_F(ContentStoreTest, CheckFindsAndRepairsCorruption) {
     auto s = open_store(std::chrono::seconds(0));
     auto good = s.put("good");

@@ -16,7 +16,7 @@
 //
 // Errors are InvalidArgument with Docker's own message text ("invalid reference format",
 // "repository name must be lowercase", ...), so the API can pass it through unchanged;
-// Unsupported for a digest algorithm other than sha256 (Docker also accepts sha384/sha512).
+// Unsupported for a digest algorithm other than sha256 and sha512 (Docker also accepts sha384).
 
 #include <cstddef>
 #include <optional>

@@ -3,6 +3,7 @@
 //
 // Layout under the store's root:
 //   <root>/content/sha256/<hex>   committed blobs, mode 0444, content always matches the name
+//   <root>/content/sha512/<hex>   the same for sha512 digests (only blobs pushed to a registry)
 //   <root>/ingest/<random>        blobs being written; never visible under a digest
 //
 // A blob reaches its digest path only through ContentWriter::commit(): the bytes are hashed as
@@ -38,7 +39,8 @@ struct ContentInfo {
 /// Result of ContentStore::check().
 struct CheckReport {
     std::vector<Digest> corrupt;             ///< blobs whose content does not match their name
-    std::vector<std::string> stray;          ///< entries of content/sha256 that are no digest
+    std::vector<std::string> stray;  ///< entries of content/sha256 ("sha512/<name>" for
+                                     ///< content/sha512) that are no digest
     std::vector<std::string> stale_ingests;  ///< ingest files older than the stale age
     bool repaired = false;                   ///< true if the above were removed
     [[nodiscard]] bool clean() const noexcept {
@@ -96,8 +98,12 @@ public:
 
 private:
     friend class ContentStore;
-    ContentWriter(std::string root, std::string ingest_path, UniqueFd fd)
-        : root_(std::move(root)), ingest_path_(std::move(ingest_path)), fd_(std::move(fd)) {}
+    ContentWriter(std::string root, std::string ingest_path, UniqueFd fd,
+                  std::string_view algorithm)
+        : root_(std::move(root)),
+          ingest_path_(std::move(ingest_path)),
+          fd_(std::move(fd)),
+          hasher_(algorithm) {}
     Result<ContentInfo> commit_impl(std::optional<Digest> expected,
                                     std::optional<uint64_t> expected_size);
     void step(std::string_view name) {
@@ -107,7 +113,7 @@ private:
     std::string root_;
     std::string ingest_path_;
     UniqueFd fd_;
-    Sha256 hasher_;
+    Hasher hasher_;
     CommitStepHook hook_;
 };
 
@@ -119,8 +125,10 @@ public:
     [[nodiscard]] static Result<ContentStore> open_root(std::string root,
                                                         ContentStoreOptions opts = {});
 
-    /// Starts writing a new blob in ingest/.
-    [[nodiscard]] Result<ContentWriter> writer() const;
+    /// Starts writing a new blob in ingest/, hashed with `algorithm` ("sha256" or "sha512";
+    /// Unsupported otherwise): commit() then expects a digest of that algorithm.
+    [[nodiscard]] Result<ContentWriter> writer(
+        std::string_view algorithm = Digest::kSha256) const;
 
     /// Writes and commits a whole blob in one call; `expected` defaults to the data's digest.
     [[nodiscard]] Result<ContentInfo> put(std::string_view data,
@@ -164,6 +172,8 @@ public:
 private:
     ContentStore(std::string root, ContentStoreOptions opts)
         : root_(std::move(root)), opts_(opts) {}
+    Result<void> check_blob_dir(const std::string& dir, std::string_view algorithm, bool repair,
+                                CheckReport& rep) const;
     std::string root_;
     ContentStoreOptions opts_;
 };
