@@ -36,6 +36,7 @@ declare -A allowed=(
     [api]="engine container oci common"
     [cmd/berth-runtime]="runtime oci common cgroups"
     [cmd/berth-init]=""
+    [cmd/berth-registry]="registry store oci common"
     [cmd/berth-shim]="runtime cgroups logfile shimproto oci common"
     [cmd/berth]="api common"
     [cmd/berthd]="common oci cgroups runtime archive store image container logfile shimproto volume net registry build engine api"

@@ -1,0 +1,1 @@
+# registry_client: see ../CMakeLists.txt. (Filled in by the client's author.)

@@ -1,0 +1,1 @@
+# registry_server: see ../CMakeLists.txt. (Filled in by the server author.)

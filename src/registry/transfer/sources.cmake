@@ -1,0 +1,1 @@
+# registry_transfer: see ../CMakeLists.txt. (Filled in by the transfer author.)
