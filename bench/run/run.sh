@@ -279,7 +279,10 @@ for s in "${sides[@]}"; do cmds+=(-n "${label[$s]}" "${cmd_true[$s]}"); done
 echo
 hyperfine -N "${style[@]}" --warmup "$warmup" --runs "$runs" --export-json "$tmp/hyperfine.json" \
     "${cmds[@]}" </dev/null
-sleep 2
+# Idle means idle: berthd drops the code pages its requests ran 3 s after its last connection,
+# and the shims theirs 2 s after their last event (common/resident.hpp); every side is measured
+# after the same quiet 4 s.
+sleep 4
 has berth && rss_runs[berth]=$(compat_rss_kib "${pid[berth]}")
 
 # --- N containers at once -----------------------------------------------------------------------
@@ -331,8 +334,7 @@ many() {  # many <side>
     done
     t1=$(now)
     m_start[$s]=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
-    sleep 2
-    m_running[$s]=$($c ps -q | wc -l)
+    sleep 4
     m_with[$s]=$(daemon_rss_kib "$s")
     for p in $(shim_pids "$s"); do
         rss=$((rss + $(or0 compat_rss_kib "$p")))
@@ -340,6 +342,7 @@ many() {  # many <side>
         n=$((n + 1))
     done
     m_n[$s]=$n m_rss[$s]=$rss m_pss[$s]=$pss
+    m_running[$s]=$($c ps -q | wc -l)
     t0=$(now)
     # podman's rm -f stops with SIGTERM and a 10 s grace first (sleep as PID 1 ignores it);
     # -t 0 kills at once, as docker's and berth's rm -f do.
@@ -348,7 +351,7 @@ many() {  # many <side>
     $c "${rm_args[@]}" "${ids[@]}" >/dev/null
     t1=$(now)
     m_rm[$s]=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
-    sleep 2
+    sleep 4
     m_after[$s]=$(daemon_rss_kib "$s")
     many_sides+=("$s")
 }

@@ -22,6 +22,7 @@
 
 #include "berth/common/fs.hpp"
 #include "berth/common/log.hpp"
+#include "berth/common/resident.hpp"
 #include "berth/common/time.hpp"
 #include "berth/oci/spec_json.hpp"
 #include "berth/shimproto/channel.hpp"
@@ -555,11 +556,14 @@ void Shim::finish_init() {
     }
     for (auto& a : p.atts)
         if (!a->gone()) a->finish({{"detached", false}}, kFinishFlushMs);
-    auto r = runtime::remove(globals_, cfg_.id, true);
-    if (!r) BLOG_WARN("delete container {}: {}", cfg_.id, r.error().what());
+    // berthd hears of the exit before the runtime's cleanup (cgroup directories in every v1
+    // hierarchy, the state directory), so `docker run --rm` and `wait` don't wait for it; a
+    // start of the same container waits for the state directory to go (start_locked).
     nlohmann::json ev = rec;
     ev["event"] = "exit";
     broadcast(ev);
+    auto r = runtime::remove(globals_, cfg_.id, true);
+    if (!r) BLOG_WARN("delete container {}: {}", cfg_.id, r.error().what());
     ::unlink(paths_.socket().c_str());
     std::exit(0);
 }
@@ -588,9 +592,17 @@ int Shim::run() {
         return 1;
     }
     ready({{"pid", init_->child.pid()}});
-    // Creating the container parsed its spec and compiled seccomp: give that memory back, the
-    // shim lives as long as the container (its RSS is the per-container overhead).
+    // Creating the container parsed its spec and compiled seccomp: give that memory back, and
+    // the code that did it, the shim lives as long as the container (its RSS is the
+    // per-container overhead).
     ::malloc_trim(0);
+    drop_clean_file_pages();
+
+    // After a burst of work (output, attaches, execs) the code it ran is dropped again once
+    // the loop has been idle for a while, so an idle container costs what an idle loop needs.
+    constexpr int kIdleDropMs = 2000;
+    bool active = false;  // events handled since the last drop
+    int64_t last_event_ns = 0;
 
     struct epoll_event events[32];
     for (;;) {
@@ -604,10 +616,21 @@ int Shim::run() {
         drain_timeout(*init_);
         for (auto& [id, e] : execs_) drain_timeout(*e);
 
+        if (active && (timeout < 0 || timeout > kIdleDropMs)) timeout = kIdleDropMs;
+
         int n = ::epoll_wait(epoll_.get(), events, 32, timeout);
         if (n < 0 && errno != EINTR) {
             BLOG_ERROR("epoll_wait: {}", std::strerror(errno));
             return 1;
+        }
+        if (n > 0) {
+            active = true;
+            last_event_ns = now_unix_nanos();
+        } else if (n == 0 && active &&
+                   now_unix_nanos() - last_event_ns >= kIdleDropMs * 1'000'000LL) {
+            ::malloc_trim(0);
+            drop_clean_file_pages();
+            active = false;
         }
         for (int i = 0; i < n; ++i) {
             auto it = handlers_.find(events[i].data.fd);

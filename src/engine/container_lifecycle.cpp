@@ -141,7 +141,24 @@ Result<void> ContainerService::mount_rootfs(Entry& e) {
     }
     auto img = BERTH_TRY(images_.get(e.c.image_id));
     auto spec = BERTH_TRY(images_.rootfs_mount(img, dir + "/upper", dir + "/work"));
-    BERTH_TRY_CTX(mount_spec(spec, dir + "/merged"), "mount the root filesystem of {}", e.c.id);
+    // A container that removes itself when it exits never needs its upper layer after a crash,
+    // so its overlay is volatile (podman does the same for --rm): unmounting it then skips the
+    // syncfs of the upper's whole filesystem, which was most of `run --rm`'s teardown.
+    // overlayfs refuses a workdir a volatile mount used before (it can't tell a crash from a
+    // clean unmount); this one only ever held this container's scratch files.
+    size_t option_bytes = 0;
+    for (const auto& o : spec.options) option_bytes += o.size() + 1;
+    bool is_volatile = e.c.host_config.auto_remove && option_bytes + 9 < 4096;
+    if (is_volatile) {
+        (void)remove_all(dir + "/work/work/incompat");
+        spec.options.push_back("volatile");
+    }
+    auto m = mount_spec(spec, dir + "/merged");
+    if (!m && is_volatile && m.error().sys_errno == EINVAL) {  // a kernel before 5.10
+        spec.options.pop_back();
+        m = mount_spec(spec, dir + "/merged");
+    }
+    BERTH_TRY_CTX(std::move(m), "mount the root filesystem of {}", e.c.id);
     e.mounted = true;
     return {};
 }
@@ -237,6 +254,15 @@ Result<void> ContainerService::start_locked(Entry& e) {
         return Unexpected(std::move(err));
     };
 
+    // A previous run's shim reports its exit before it deletes the runtime's state of the
+    // container (cgroups, state directory); a restart must not create it again meanwhile.
+    // Bounded: a shim killed halfway leaves the state behind, and then it is removed here.
+    {
+        auto g = runtime_globals();
+        std::string state = g.root + "/" + id;
+        for (int i = 0; i < 2000 && path_exists(state); ++i) ::usleep(1000);
+        if (path_exists(state)) (void)runtime::remove(g, id, true);
+    }
     if (auto m = mount_rootfs(e); !m) return fail(m.error());
     if (auto b = write_bundle(e); !b) return fail(b.error());
     if (auto m = mkdir_all(sp.dir, 0700); !m) return fail(m.error());

@@ -14,8 +14,10 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/socket_base.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include "berth/common/log.hpp"
+#include "berth/common/resident.hpp"
 #include "connection.hpp"
 #include "listener.hpp"
 
@@ -39,6 +41,13 @@ struct Server::Impl {
     std::set<int> connections;  // fds of live connections, shut down by stop()
     size_t threads = 0;
     bool stopping = false;
+    /// Fires a while after the last connection closed (used on the io thread only).
+    net::steady_timer idle_timer{io};
+
+    /// How long the daemon must have had no connection before it drops the code pages the
+    /// requests ran (see drop_clean_file_pages()): long enough that a client's next command
+    /// (a script's next `docker run`) does not fault them all back in.
+    static constexpr std::chrono::seconds kIdleDrop{3};
 
     void accept_next(Acceptor& a) {
         a.async_accept([this, &a](const boost::system::error_code& ec, Protocol::socket sock) {
@@ -85,8 +94,18 @@ struct Server::Impl {
         }
         // The daemon goes idle: give the memory the requests freed back to the kernel (glibc
         // keeps it in the arenas otherwise, and idle RSS is a target, ARCHITECTURE.md "What
-        // fast means"). Only at the last connection, so a busy daemon does not pay for it.
-        if (last) ::malloc_trim(0);
+        // fast means"), and kIdleDrop later, if no connection came meanwhile, the code pages
+        // the requests ran. Only at the last connection, so a busy daemon does not pay for it.
+        if (!last) return;
+        ::malloc_trim(0);
+        net::post(io, [this] {
+            idle_timer.expires_after(kIdleDrop);
+            idle_timer.async_wait([this](const boost::system::error_code& ec) {
+                if (ec) return;  // re-armed by a later close, or stopping
+                std::lock_guard lk(mu);
+                if (threads == 0 && !stopping) drop_clean_file_pages();
+            });
+        });
     }
 
     void shutdown_connections() {
