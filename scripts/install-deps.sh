@@ -19,7 +19,7 @@ build_packages=(
 # 28 itself is not a Debian package: the tests skip what needs it when it is missing).
 test_packages=(
     busybox-static runc crun containerd hyperfine time jq util-linux mount
-    python3-docker skopeo docker-registry apache2-utils
+    python3-docker python3-cryptography skopeo docker-registry apache2-utils
 )
 packages=("${build_packages[@]}" "${test_packages[@]}")
 

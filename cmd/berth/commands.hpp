@@ -41,10 +41,6 @@ void out(std::string_view text);
 bool stdin_is_terminal();
 bool stdout_is_terminal();
 
-/// Prints a JSON progress stream (pull/import/load answers) the way docker's jsonmessage does
-/// for a non-terminal; returns the stream's errorDetail as an error.
-[[nodiscard]] Result<void> display_json_message(const nlohmann::json& m, bool terminal);
-
 /// The rows of `berth images` for one image summary (one row per repository:tag, docker's
 /// imageFormat). `digests`: --digests; `trunc`: !--no-trunc.
 std::vector<nlohmann::json> image_rows(const nlohmann::json& summary, bool digests, bool trunc,
@@ -57,6 +53,7 @@ void register_transfer(CLI::App& app, CLI::App* image, Context& ctx);  // import
 void register_system(CLI::App& app, CLI::App* system, Context& ctx);   // version info system df/check
 void register_run(CLI::App& app, CLI::App* container, Context& ctx);  // run create start attach exec
 void register_containers(CLI::App& app, CLI::App* container, Context& ctx);  // ps stop rm logs ...
+void register_registry(CLI::App& app, CLI::App* image, Context& ctx);  // pull push login logout registry
 /// Adds `cp` to `parent` (cp.cpp).
 void add_cp(CLI::App* parent, Context& ctx);
 

@@ -94,7 +94,7 @@ int main(int argc, char** argv) {
         "ps", "events", "stop", "restart", "kill", "rm", "pause", "unpause", "wait", "rename", "logs",
         "top", "port", "diff", "export", "update", "stats", "cp", "container"};
     for (auto v : {"images", "inspect", "history", "tag", "rmi", "import", "save", "load", "image",
-                   "version", "info", "system"})
+                   "version", "info", "system", "pull", "push", "login", "logout", "registry"})
         if (verb == v) all = false;
     for (auto v : kRunVerbs)
         if (verb == v) all = false;
@@ -117,6 +117,8 @@ int main(int argc, char** argv) {
     }
     if (want({"images", "inspect", "history", "tag", "rmi", "image"})) cli::register_images(app, image, ctx);
     if (want({"import", "save", "load", "image"})) cli::register_transfer(app, image, ctx);
+    if (want({"pull", "push", "login", "logout", "registry", "image"}))
+        cli::register_registry(app, image, ctx);
     if (want({"version", "info", "system"})) cli::register_system(app, system, ctx);
     if (want(kRunVerbs)) cli::register_run(app, container, ctx);
     if (want(kContainerVerbs)) cli::register_containers(app, container, ctx);

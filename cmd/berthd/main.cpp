@@ -19,6 +19,7 @@
 #include "berth/api/server/server.hpp"
 #include "berth/common/log.hpp"
 #include "berth/engine/daemon.hpp"
+#include "berth/registry/server.hpp"
 #include "pidfile.hpp"
 
 namespace {
@@ -35,6 +36,9 @@ struct Flags {
     std::string log_level = "info";
     std::string log_format = "text";
     bool debug = false;
+    std::vector<std::string> insecure_registries;
+    std::vector<std::string> registry_listen;
+    std::string registry_htpasswd;
 };
 
 berth::log::Level parse_level(const std::string& s) {
@@ -76,6 +80,7 @@ int run(const Flags& f) {
     cfg.data_root = f.data_root;
     cfg.cgroup_parent = f.cgroup_parent;
     cfg.exec_root = f.exec_root;
+    cfg.insecure_registries = f.insecure_registries;
     auto d = engine::Daemon::open(cfg);
     if (!d) {
         BLOG_ERROR("failed to start daemon: {}", d.error().what());
@@ -108,6 +113,22 @@ int run(const Flags& f) {
         BLOG_ERROR("failed to start daemon: {}", r.error().what());
         return 1;
     }
+    // The registry inside the daemon (`berth registry serve` without a process of its own):
+    // the OCI distribution spec over the daemon's own content store.
+    std::unique_ptr<registry::Server> registry_server;
+    if (!f.registry_listen.empty()) {
+        registry::ServerOptions ro;
+        ro.listen = f.registry_listen;
+        ro.data_root = f.data_root;
+        ro.htpasswd_file = f.registry_htpasswd;
+        auto rs = registry::Server::start(ro);
+        if (!rs) {
+            BLOG_ERROR("failed to start daemon: registry: {}", rs.error().what());
+            return 1;
+        }
+        registry_server = std::move(*rs);
+        for (const auto& a : registry_server->addresses()) BLOG_INFO("registry listen on {}", a);
+    }
     std::thread signals([&] {
         for (;;) {
             int sig = 0;
@@ -128,6 +149,7 @@ int run(const Flags& f) {
         ::pthread_kill(signals.native_handle(), SIGTERM);
         signals.join();
     }
+    if (registry_server) registry_server->stop();
     BLOG_INFO("Daemon shutdown complete");
     return 0;
 }
@@ -166,6 +188,13 @@ int main(int argc, char** argv) {
         ->check(CLI::IsMember({"text", "json"}))
         ->capture_default_str();
     app.add_flag("-D,--debug", f.debug, "debug mode (log level debug)");
+    app.add_option("--insecure-registry", f.insecure_registries,
+                   "registry (host[:port] or CIDR) reached without TLS verification; repeatable");
+    app.add_option("--registry-listen", f.registry_listen,
+                   "serve an OCI distribution registry over the daemon's store on host:port; "
+                   "repeatable");
+    app.add_option("--registry-htpasswd", f.registry_htpasswd,
+                   "htpasswd file (bcrypt) the --registry-listen registry requires");
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "berth/common/base64.hpp"
 #include "berth/oci/image_spec.hpp"
 #include "json_reader.hpp"
 
@@ -491,78 +492,6 @@ Result<Descriptor> select_manifest(const Index& index, std::string_view os, std:
                           available);
     }
     return *best;
-}
-
-// ---- base64 --------------------------------------------------------------------------------
-
-namespace {
-constexpr char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-int b64_value(char c) {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+') return 62;
-    if (c == '/') return 63;
-    return -1;
-}
-}  // namespace
-
-std::string base64_encode(std::string_view bytes) {
-    std::string out;
-    out.reserve((bytes.size() + 2) / 3 * 4);
-    size_t i = 0;
-    for (; i + 2 < bytes.size(); i += 3) {
-        uint32_t n = (static_cast<uint8_t>(bytes[i]) << 16) |
-                     (static_cast<uint8_t>(bytes[i + 1]) << 8) | static_cast<uint8_t>(bytes[i + 2]);
-        out += kB64[(n >> 18) & 63];
-        out += kB64[(n >> 12) & 63];
-        out += kB64[(n >> 6) & 63];
-        out += kB64[n & 63];
-    }
-    size_t rest = bytes.size() - i;
-    if (rest > 0) {
-        uint32_t n = static_cast<uint8_t>(bytes[i]) << 16;
-        if (rest == 2) n |= static_cast<uint8_t>(bytes[i + 1]) << 8;
-        out += kB64[(n >> 18) & 63];
-        out += kB64[(n >> 12) & 63];
-        out += rest == 2 ? kB64[(n >> 6) & 63] : '=';
-        out += '=';
-    }
-    return out;
-}
-
-Result<std::string> base64_decode(std::string_view text) {
-    if (text.size() % 4 != 0)
-        return make_error(Errc::InvalidArgument, "invalid base64: length {} is not a multiple of 4",
-                          text.size());
-    std::string out;
-    out.reserve(text.size() / 4 * 3);
-    for (size_t i = 0; i < text.size(); i += 4) {
-        bool last = i + 4 == text.size();
-        int pad = 0;
-        if (last && text[i + 3] == '=') pad = text[i + 2] == '=' ? 2 : 1;
-        uint32_t n = 0;
-        for (size_t k = 0; k < 4; ++k) {
-            int v = 0;
-            if (k >= 4 - static_cast<size_t>(pad)) {
-                v = 0;
-            } else {
-                v = b64_value(text[i + k]);
-                if (v < 0)
-                    return make_error(Errc::InvalidArgument,
-                                      "invalid base64: bad character at offset {}", i + k);
-            }
-            n = (n << 6) | static_cast<uint32_t>(v);
-        }
-        // Go's StdEncoding is strict about the unused bits of the last quantum too.
-        if ((pad == 1 && (n & 0xff) != 0) || (pad == 2 && (n & 0xffff) != 0))
-            return make_error(Errc::InvalidArgument, "invalid base64: non-zero padding bits");
-        out += static_cast<char>((n >> 16) & 0xff);
-        if (pad < 2) out += static_cast<char>((n >> 8) & 0xff);
-        if (pad < 1) out += static_cast<char>(n & 0xff);
-    }
-    return out;
 }
 
 }  // namespace berth::oci

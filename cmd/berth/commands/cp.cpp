@@ -10,6 +10,7 @@
 
 #include "../commands.hpp"
 #include "../format/units.hpp"
+#include "berth/common/base64.hpp"
 #include "berth/common/fs.hpp"
 #include "berth/common/process.hpp"
 #include "berth/common/strings.hpp"
@@ -45,28 +46,12 @@ std::string base_name(std::string p) {
     return slash == std::string::npos ? p : p.substr(slash + 1);
 }
 
-// Decodes X-Docker-Container-Path-Stat (base64 JSON).
+// Decodes X-Docker-Container-Path-Stat (base64 JSON); an undecodable header means no stat.
 json path_stat(const std::string& header) {
-    static const std::string kB64 =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    std::string out;
-    int val = 0, bits = -8;
-    for (char c : header) {
-        auto pos = kB64.find(c);
-        if (c == '-')
-            pos = 62;
-        else if (c == '_')
-            pos = 63;
-        if (pos == std::string::npos) continue;
-        val = (val << 6) + static_cast<int>(pos);
-        bits += 6;
-        if (bits >= 0) {
-            out += static_cast<char>((val >> bits) & 0xFF);
-            bits -= 8;
-        }
-    }
+    auto decoded = base64_decode_lenient(header);
+    if (!decoded) return json::object();
     try {
-        return json::parse(out);
+        return json::parse(*decoded);
     } catch (const json::exception&) {
         return json::object();
     }

@@ -9,7 +9,9 @@
 #include <thread>
 
 #include "../commands.hpp"
+#include "../credentials.hpp"
 #include "../format/reference.hpp"
+#include "../jsonmessage.hpp"
 #include "berth/common/fs.hpp"
 #include "berth/common/strings.hpp"
 #include "run_flags.hpp"
@@ -66,7 +68,8 @@ int start_error_code(const Error& e) {
     return 125;
 }
 
-// POST /images/create for `image`, progress lines to stderr (docker's pull output of run).
+// POST /images/create for `image` with the credentials of its registry, progress printed on
+// stderr as docker's pullImage does (nothing when quiet, but errors still fail).
 Result<void> pull_image(Client& c, const std::string& image, const std::string& platform,
                         bool quiet) {
     auto ref = BERTH_TRY(format::parse_normalized_named(image));
@@ -79,22 +82,11 @@ Result<void> pull_image(Client& c, const std::string& image, const std::string& 
     else
         req.query.emplace_back("tag", ref.tag.empty() ? "latest" : ref.tag);
     if (!platform.empty()) req.query.emplace_back("platform", platform);
-    req.headers.emplace_back("X-Registry-Auth", "e30=");
-    return c.call_json_lines(req, [&](const json& m) -> Result<void> {
-        if (!m.is_object()) return {};
-        if (auto e = m.find("errorDetail"); e != m.end() && e->is_object())
-            return make_error(Errc::Internal, "{}", e->value("message", std::string()));
-        if (auto e = m.find("error"); e != m.end() && e->is_string())
-            return make_error(Errc::Internal, "{}", e->get<std::string>());
-        if (quiet) return {};
-        auto pd = m.find("progressDetail");
-        if (pd != m.end() && pd->is_object() && !pd->empty()) return {};
-        std::string status = m.value("status", std::string());
-        if (status.empty()) return {};
-        std::string id = m.value("id", std::string());
-        print_err((id.empty() ? "" : id + ": ") + status + "\n");
-        return {};
-    });
+    req.headers.emplace_back("X-Registry-Auth", registry_auth_for_image(image));
+    std::fflush(stdout);
+    auto printer = quiet ? JsonMessagePrinter([](std::string_view) {}, false, 200)
+                         : JsonMessagePrinter::for_fd(2);
+    return c.call_json_lines(req, [&](const json& m) { return printer.show(m); });
 }
 
 // createContainer: create, on 404 pull and create again; writes --cidfile; prints warnings.

@@ -13,44 +13,13 @@
 #include "berth/common/strings.hpp"
 #include "../commands.hpp"
 #include "../format/reference.hpp"
+#include "../jsonmessage.hpp"
 
 namespace berth::cli {
 
 using json = nlohmann::json;
 using api::client::FdBodySource;
 using api::client::Request;
-
-Result<void> display_json_message(const json& m, bool terminal) {
-    if (!m.is_object()) return {};
-    if (auto e = m.find("errorDetail"); e != m.end() && e->is_object()) {
-        std::string msg = e->value("message", std::string());
-        return make_error(Errc::Internal, "{}", msg);
-    }
-    if (auto e = m.find("error"); e != m.end() && e->is_string() && !e->get<std::string>().empty())
-        return make_error(Errc::Internal, "{}", e->get<std::string>());
-    if (m.contains("aux")) return {};
-    bool has_progress = m.contains("progressDetail") && m["progressDetail"].is_object() &&
-                        !m["progressDetail"].empty();
-    // jsonmessage: without a terminal, progress bar updates are not printed at all.
-    if (!terminal && has_progress) return {};
-    std::string text;
-    std::string id = m.value("id", std::string());
-    if (!id.empty()) text += id + ": ";
-    std::string stream = m.value("stream", std::string());
-    std::string status = m.value("status", std::string());
-    std::string progress = m.value("progress", std::string());
-    if (terminal && has_progress) {
-        text += status + " " + progress + "\n";
-    } else if (!stream.empty()) {
-        text += stream;
-    } else {
-        text += status + "\n";
-    }
-    if (stream.empty() && status.empty() && id.empty()) return {};
-    out(text);
-    std::fflush(stdout);
-    return {};
-}
 
 namespace {
 
@@ -98,8 +67,8 @@ void run_import(Context& ctx, const ImportOptions& o) {
     if (!o.platform.empty()) req.query.emplace_back("platform", o.platform);
     req.content_type = "application/x-tar";
     req.stream_body = &body;
-    bool terminal = stdout_is_terminal();
-    show_progress(ctx, (*client)->call_json_lines(req, [&](const json& m) { return display_json_message(m, terminal); }));
+    auto printer = JsonMessagePrinter::for_fd(1);
+    show_progress(ctx, (*client)->call_json_lines(req, [&](const json& m) { return printer.show(m); }));
 }
 
 void add_import_command(CLI::App* parent, Context& ctx) {
@@ -197,8 +166,8 @@ void run_load(Context& ctx, const LoadOptions& o) {
     Request req;
     req.method = "POST";
     req.path = "/images/load";
-    bool terminal = stdout_is_terminal();
-    if (o.quiet || !terminal) req.query.emplace_back("quiet", "1");
+    auto printer = JsonMessagePrinter::for_fd(1);
+    if (o.quiet || !stdout_is_terminal()) req.query.emplace_back("quiet", "1");
     if (!o.platform.empty()) req.query.emplace_back("platform", o.platform);
     req.content_type = "application/x-tar";
     req.stream_body = &body;
@@ -229,14 +198,14 @@ void run_load(Context& ctx, const LoadOptions& o) {
             } catch (const json::exception& e) {
                 return make_error(Errc::InvalidArgument, "decode the daemon's load answer: {}", e.what());
             }
-            BERTH_TRY(display_json_message(m, terminal));
+            BERTH_TRY(printer.show(m));
         }
         pending.erase(0, start);
         return {};
     }, &head);
     if (r && is_json && !trim(pending).empty()) {
         try {
-            r = display_json_message(json::parse(pending), terminal);
+            r = printer.show(json::parse(pending));
         } catch (const json::exception& e) {
             r = make_error(Errc::InvalidArgument, "decode the daemon's load answer: {}", e.what());
         }

@@ -437,7 +437,65 @@ public:
         return {};
     }
 
+    Result<PullResult> pull(const PullParams& p, ProgressSink& progress) override {
+        if (p.all_tags())
+            return make_error(Errc::Unsupported, "pull of every tag (-a) is not supported");
+        std::string ref = p.name;
+        if (!p.digest.empty()) ref += "@" + p.digest;
+        else ref += ":" + p.tag;
+        auto res = BERTH_TRY(d_.pull_image(ref, p.platform, registry_auth(p.auth),
+                                           [&](const image::Progress& pr) {
+                                               // The route writes "Digest:" and "Status:".
+                                               if (pr.id.empty() &&
+                                                   (pr.status.rfind("Digest: ", 0) == 0 ||
+                                                    pr.status.rfind("Status: ", 0) == 0))
+                                                   return;
+                                               relay(progress, pr);
+                                           }));
+        return PullResult{res.digest.string(), res.updated};
+    }
+
+    Result<std::vector<types::PushResult>> push(const PushParams& p,
+                                                ProgressSink& progress) override {
+        if (p.tag.empty())
+            return make_error(Errc::Unsupported, "push of every tag (-a) is not supported");
+        auto res = BERTH_TRY(d_.push_image(p.name + ":" + p.tag, registry_auth(p.auth),
+                                           [&](const image::Progress& pr) {
+                                               // The route writes "<tag>: digest: ... size: N".
+                                               if (pr.id.empty() &&
+                                                   pr.status.find(": digest: ") !=
+                                                       std::string::npos)
+                                                   return;
+                                               relay(progress, pr);
+                                           }));
+        return std::vector<types::PushResult>{{res.tag, res.digest.string(), res.size}};
+    }
+
+    Result<types::AuthResponse> auth(const types::AuthConfig& a) override {
+        auto res = BERTH_TRY(d_.login(registry_auth(a)));
+        return types::AuthResponse{res.status, res.identity_token};
+    }
+
 private:
+    static registry::AuthConfig registry_auth(const types::AuthConfig& a) {
+        registry::AuthConfig r;
+        r.username = a.username;
+        r.password = a.password;
+        r.auth = a.auth;
+        r.identity_token = a.identity_token;
+        r.registry_token = a.registry_token;
+        r.server_address = a.server_address;
+        return r;
+    }
+
+    // A pull's or push's progress: counted steps as progress lines, the rest as status lines.
+    static void relay(ProgressSink& progress, const image::Progress& pr) {
+        if (pr.current >= 0 || pr.total > 0)
+            (void)progress.progress(pr.id, pr.status, pr.current, pr.total);
+        else
+            (void)progress.status(pr.id, pr.status);
+    }
+
     std::map<std::string, std::string> graph_driver_data(const image::Image& img) {
         std::map<std::string, std::string> m;
         const auto& chains = img.record.chain_ids;

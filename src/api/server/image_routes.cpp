@@ -1,4 +1,5 @@
 #include "berth/api/server/routes.hpp"
+#include "registry_routes_internal.hpp"
 
 namespace berth::api {
 
@@ -66,13 +67,10 @@ Result<void> post_images_prune(ImageBackend& b, Request& req, ResponseWriter& rw
     return rw.send_json(200, report);
 }
 
-// POST /images/create: import only. Errors before any output become HTTP errors, later ones
-// an error line in the JSON stream (moby's WriteFlusher behaviour).
+// POST /images/create: pull (registry_routes.cpp) or import. Errors before any output become
+// HTTP errors, later ones an error line in the JSON stream (moby's WriteFlusher behaviour).
 Result<void> post_images_create(ImageBackend& b, Request& req, ResponseWriter& rw) {
-    if (!req.query.get("fromImage").empty())
-        return make_error(Errc::Unsupported,
-                          "pull is not supported yet: import images with `docker load` or "
-                          "`docker import`");
+    if (!req.query.get("fromImage").empty()) return detail::post_images_create_pull(b, req, rw);
     ImportParams p;
     p.from_src = req.query.get("fromSrc");
     p.repo = req.query.get("repo");
@@ -144,6 +142,7 @@ void register_image_routes(Router& router, ImageBackend& backend) {
     router.add("POST", "/images/prune", bind(post_images_prune));
     router.add("POST", "/images/{name:.*}/tag", bind(post_image_tag));
     router.add("DELETE", "/images/{name:.*}", bind(delete_image));
+    detail::register_registry_routes(router, backend);  // push, /auth
 }
 
 }  // namespace berth::api

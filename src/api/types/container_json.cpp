@@ -1,8 +1,8 @@
 #include <sys/stat.h>
 
 #include "berth/api/types/container.hpp"
+#include "berth/common/base64.hpp"
 #include "berth/common/time.hpp"
-#include "berth/oci/image_spec.hpp"
 
 namespace berth::api::types {
 
@@ -93,7 +93,7 @@ std::string go_time_string(int64_t unix_ns) {
 }
 
 std::string path_stat_header(const PathStat& s) {
-    return oci::base64_encode(json(s).dump());
+    return base64_encode(json(s).dump());
 }
 
 void to_json(json& j, const Port& p) {
@@ -272,7 +272,7 @@ void to_json(json& j, const ExecInspect& e) {
              {"CanRemove", e.can_remove},
              {"ContainerID", e.container_id},
              {"DetachKeys",
-              e.detach_keys.empty() ? json(nullptr) : json(oci::base64_encode(e.detach_keys))},
+              e.detach_keys.empty() ? json(nullptr) : json(base64_encode(e.detach_keys))},
              {"Pid", e.pid}};
 }
 

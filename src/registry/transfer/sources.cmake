@@ -1,1 +1,8 @@
-# registry_transfer: see ../CMakeLists.txt. (Filled in by the transfer author.)
+# registry_transfer: pull and push of images (pull.hpp, push.hpp), written against the
+# Repository interface only (repository.hpp). Push gzips layers with zlib while sending them.
+find_package(ZLIB REQUIRED)
+berth_add_module(NAME registry_transfer
+  SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/transfer/pull.cpp ${CMAKE_CURRENT_SOURCE_DIR}/transfer/push.cpp
+  DEPS image store archive oci common
+  LIBS Threads::Threads
+  PRIVATE_LIBS ZLIB::ZLIB)

@@ -6,6 +6,7 @@
 #include <mutex>
 
 #include "berth/common/fs.hpp"
+#include "berth/common/time.hpp"
 #include "metadata/sqlite.hpp"
 
 namespace berth::store {
@@ -15,7 +16,7 @@ using sqlite::Stmt;
 
 // Migration i takes the schema from user_version i to i + 1; the database records the version
 // it reached, so a newer Berth upgrades an older file and an older Berth refuses a newer one.
-constexpr std::array<const char*, 1> kMigrations = {
+constexpr std::array<const char*, 2> kMigrations = {
     R"sql(
     CREATE TABLE images (
         id            TEXT PRIMARY KEY NOT NULL,
@@ -45,6 +46,20 @@ constexpr std::array<const char*, 1> kMigrations = {
         image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE
     );
     CREATE INDEX repo_digests_image_id ON repo_digests(image_id);
+    )sql",
+    // 2: compressed blobs of layers on registries (pull and push), keyed by diff ID. No foreign
+    // key: the record outlives the layer, so a re-pulled or rebuilt layer is known again.
+    R"sql(
+    CREATE TABLE layer_blobs (
+        diff_id    TEXT NOT NULL,
+        digest     TEXT NOT NULL,
+        media_type TEXT NOT NULL,
+        size       INTEGER NOT NULL,
+        registry   TEXT NOT NULL,
+        repository TEXT NOT NULL,
+        added      INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (diff_id, registry, repository, digest)
+    );
     )sql",
 };
 
@@ -105,13 +120,17 @@ struct TableSpec {
     std::string_view select;
     std::array<std::string_view, 3> digest_cols;
 };
-constexpr std::array<TableSpec, 4> kTables = {{
+constexpr std::array<TableSpec, 5> kTables = {{
     {"images", "SELECT rowid, id, id, manifest, parent FROM images", {"id", "manifest", "parent"}},
     {"image_layers",
      "SELECT rowid, image_id || ' #' || idx, image_id, chain_id FROM image_layers",
      {"image_id", "chain_id", ""}},
     {"tags", "SELECT rowid, ref, image_id FROM tags", {"image_id", "", ""}},
     {"repo_digests", "SELECT rowid, ref, image_id FROM repo_digests", {"image_id", "", ""}},
+    {"layer_blobs",
+     "SELECT rowid, digest || ' in ' || registry || '/' || repository, diff_id, digest FROM "
+     "layer_blobs",
+     {"diff_id", "digest", ""}},
 }};
 
 // What repair deletes for a bad row of `table`. An image that lost a layer row would report a
@@ -125,6 +144,7 @@ std::vector<std::string_view> repair_sql(std::string_view table) {
             "DELETE FROM image_layers WHERE rowid = ?1"};
     if (table == "images") return {"DELETE FROM images WHERE rowid = ?1"};
     if (table == "tags") return {"DELETE FROM tags WHERE rowid = ?1"};
+    if (table == "layer_blobs") return {"DELETE FROM layer_blobs WHERE rowid = ?1"};
     return {"DELETE FROM repo_digests WHERE rowid = ?1"};
 }
 
@@ -509,6 +529,52 @@ Result<std::vector<Digest>> MetadataStore::children(const Digest& id) const {
         return out;
     };
     return with_ctx(impl_->in_tx(false, body), "list children of {}", id.string());
+}
+
+Result<void> MetadataStore::put_layer_blobs(const std::vector<LayerBlobRecord>& recs) {
+    if (recs.empty()) return {};
+    auto body = [&]() -> Result<void> {
+        auto ins = BERTH_TRY(Stmt::prepare(
+            impl_->db.get(),
+            "INSERT INTO layer_blobs (diff_id, digest, media_type, size, registry, repository, "
+            "added) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT "
+            "(diff_id, registry, repository, digest) DO UPDATE SET media_type = "
+            "excluded.media_type, size = excluded.size, added = excluded.added"));
+        // Later records of one call count as newer, even within one clock tick.
+        int64_t now = now_unix_nanos();
+        for (const auto& r : recs) {
+            ins.reset();
+            ins.bind(1, r.diff_id.string())
+                .bind(2, r.digest.string())
+                .bind(3, r.media_type)
+                .bind(4, r.size)
+                .bind(5, r.registry)
+                .bind(6, r.repository)
+                .bind(7, now++);
+            BERTH_TRY_CTX(ins.run(), "insert layer blob {} of {} in {}/{}", r.digest.string(),
+                          r.diff_id.string(), r.registry, r.repository);
+        }
+        return {};
+    };
+    return with_ctx(impl_->in_tx(true, body), "record layer blobs");
+}
+
+Result<std::vector<LayerBlobRecord>> MetadataStore::layer_blobs(const Digest& diff_id) const {
+    auto body = [&]() -> Result<std::vector<LayerBlobRecord>> {
+        auto st = BERTH_TRY(query(impl_->db.get(),
+                                  "SELECT digest, media_type, size, registry, repository FROM "
+                                  "layer_blobs WHERE diff_id = ?1 ORDER BY added DESC, rowid DESC",
+                                  diff_id.string()));
+        std::vector<LayerBlobRecord> out;
+        while (BERTH_TRY(st.step())) {
+            LayerBlobRecord r{diff_id, BERTH_TRY(parse_col(st.text(0), "layer_blobs",
+                                                           diff_id.string(), "digest")),
+                              st.text(1), st.int64(2), st.text(3), st.text(4)};
+            out.push_back(std::move(r));
+        }
+        return out;
+    };
+    return with_ctx(impl_->in_tx(false, body), "list layer blobs of {}", diff_id.string());
 }
 
 Result<MetadataCheckReport> MetadataStore::check(bool repair) {

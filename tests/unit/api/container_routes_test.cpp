@@ -20,6 +20,7 @@
 #include "berth/api/server/routes.hpp"
 #include "berth/api/server/server.hpp"
 #include "berth/api/types/container.hpp"
+#include "berth/common/base64.hpp"
 #include "berth/oci/image_spec.hpp"
 #include "fake_backends.hpp"
 #include "fake_container_backend.hpp"
@@ -606,7 +607,7 @@ TEST_F(ContainerRoutesTest, ArchiveHeadGetPut) {
     ASSERT_EQ(r.status, 200);
     auto stat_header = r.header("X-Docker-Container-Path-Stat");
     ASSERT_TRUE(stat_header);
-    auto decoded = oci::base64_decode(*stat_header);
+    auto decoded = berth::base64_decode(*stat_header);
     ASSERT_TRUE(decoded);
     EXPECT_EQ(json::parse(*decoded), (json{{"name", "hostname"},
                                            {"size", 5},

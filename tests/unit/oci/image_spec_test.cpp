@@ -647,21 +647,5 @@ TEST(ImageSpec, SelectManifest) {
                                             "[linux/amd64, linux/arm/v5"));
 }
 
-TEST(ImageSpec, Base64) {
-    std::vector<std::string> samples = {"",     "f",     "fo",     "foo",
-                                        "foob", "fooba", "foobar", std::string("\0\xff", 2)};
-    for (const std::string& s : samples) {
-        auto back = base64_decode(base64_encode(s));
-        ASSERT_TRUE(back) << s;
-        EXPECT_EQ(*back, s);
-    }
-    EXPECT_EQ(base64_encode("foobar"), "Zm9vYmFy");
-    EXPECT_EQ(base64_encode("fo"), "Zm8=");
-    EXPECT_FALSE(base64_decode("Zm8"));
-    EXPECT_FALSE(base64_decode("Zm9=Zm9v"));  // padding before the end
-    EXPECT_FALSE(base64_decode("Zm9*"));
-    EXPECT_FALSE(base64_decode("Zm9="));  // non-zero padding bits ("fo" is Zm8=)
-}
-
 }  // namespace
 }  // namespace berth::oci

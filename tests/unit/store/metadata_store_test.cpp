@@ -284,7 +284,7 @@ TEST_F(MetadataStoreTest, ReopenPersistsAndConfiguresSqlite) {
 
     RawDb raw(db_path());
     EXPECT_EQ(raw.query("PRAGMA journal_mode"), "wal");
-    EXPECT_EQ(raw.query("PRAGMA user_version"), "1");
+    EXPECT_EQ(raw.query("PRAGMA user_version"), "2");
     auto indexes = raw.query(
         "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
         "ORDER BY name");

@@ -15,6 +15,9 @@
 #include "berth/engine/containers.hpp"
 #include "berth/engine/events.hpp"
 #include "berth/image/image_service.hpp"
+#include "berth/registry/client.hpp"
+#include "berth/registry/pull.hpp"
+#include "berth/registry/push.hpp"
 
 namespace berth::engine {
 
@@ -30,6 +33,12 @@ struct DaemonConfig {
     /// Containers' cgroups go under it unless their HostConfig.CgroupParent says otherwise
     /// (dockerd's --cgroup-parent; its default is "/docker").
     std::string cgroup_parent = "/berth";
+    /// dockerd's --insecure-registry: "host[:port]" or CIDR entries reached over plain HTTP
+    /// (or HTTPS without verification). Loopback registries always are.
+    std::vector<std::string> insecure_registries;
+    /// Per-registry TLS material (<dir>/<host[:port]>/*.crt, *.cert, *.key); empty: the client's
+    /// defaults, /etc/berth/certs.d and /etc/docker/certs.d.
+    std::vector<std::string> registry_certs_dirs;
 };
 
 class Daemon {
@@ -55,12 +64,32 @@ public:
     [[nodiscard]] Result<image::LoadResult> load_images(int in_fd,
                                                         const image::ProgressFn& progress);
 
+    // Registry actions (daemon_registry.cpp), with moby's "pull" and "push" events and its
+    // error texts (distribution/errors.go): NotFound "manifest for busybox:x not found: ..."
+    // and "pull access denied for x, repository does not exist or may require 'docker login':
+    // ..."; PermissionDenied for a failed login.
+
+    /// Pulls `ref` ("busybox", "127.0.0.1:5000/x:1", "x@sha256:..."; a name alone means
+    /// ":latest") for `platform` ("" = the host's) with the client's credentials.
+    [[nodiscard]] Result<registry::PullResult> pull_image(std::string_view ref,
+                                                          std::string_view platform,
+                                                          const registry::AuthConfig& auth,
+                                                          const image::ProgressFn& progress);
+    /// Pushes the local tag `ref` (":latest" when name-only).
+    [[nodiscard]] Result<registry::PushResult> push_image(std::string_view ref,
+                                                          const registry::AuthConfig& auth,
+                                                          const image::ProgressFn& progress);
+    /// POST /auth: checks the credentials against auth.server_address (Docker Hub when empty).
+    [[nodiscard]] Result<registry::LoginResult> login(const registry::AuthConfig& auth);
+
 private:
     Daemon(DaemonConfig cfg, std::string id, std::unique_ptr<image::ImageService> images)
         : cfg_(std::move(cfg)), id_(std::move(id)), images_(std::move(images)) {}
     /// What rmi and prune ask before deleting an image.
     [[nodiscard]] std::optional<std::string> image_user(const Digest& image_id) const;
     void image_event(const image::Image& img, std::string_view name, std::string_view action);
+    /// The registry client's options for this daemon, with `auth` as the credentials.
+    [[nodiscard]] registry::ClientOptions registry_options(const registry::AuthConfig& auth) const;
     /// moby's events for what a removal deleted (daemon/images/image_delete.go): "untag" per
     /// reference and "delete" per image, each with the image ID as actor and its labels. The
     /// chain IDs of the layers that went with an image are in `items` too and publish nothing.

@@ -29,6 +29,7 @@
 
 #include "berth/common/digest.hpp"
 #include "berth/common/result.hpp"
+#include "berth/common/unique_fd.hpp"
 #include "berth/image/reference.hpp"
 #include "berth/store/layer_store.hpp"
 #include "berth/oci/image_spec.hpp"
@@ -121,6 +122,47 @@ struct ImageServiceOptions {
     bool preserve_ownership = true;
 };
 
+/// A private scratch directory under <root>/tmp (pull's spill files): flock()ed while it lives,
+/// so ImageService::open() and check() in another process leave it alone, and removed with its
+/// contents when destroyed. Move-only.
+class StagingDir {
+public:
+    StagingDir(std::string path, UniqueFd lock) : path_(std::move(path)), lock_(std::move(lock)) {}
+    StagingDir(StagingDir&& o) noexcept = default;
+    StagingDir& operator=(StagingDir&&) = delete;
+    StagingDir(const StagingDir&) = delete;
+    StagingDir& operator=(const StagingDir&) = delete;
+    ~StagingDir();
+    [[nodiscard]] const std::string& path() const noexcept { return path_; }
+
+private:
+    std::string path_;
+    UniqueFd lock_;
+};
+
+/// A layer a pull holds a reference on until the image is registered (see hold_layer()).
+struct HeldLayer {
+    store::LayerInfo info;
+    bool created = false;  ///< true when this call unpacked it (it was not in the store)
+};
+
+/// What a pull registers (commit_pulled_image()).
+struct PulledImageSpec {
+    std::string raw_config;            ///< the config blob's bytes (digest verified)
+    std::string raw_manifest;          ///< the image manifest's bytes (not the index)
+    std::vector<Digest> chain_ids;     ///< its layers, bottom first (held by the caller)
+    std::optional<Reference> tag;      ///< "name:tag" for a pull by tag
+    std::optional<Reference> repo_digest;  ///< "name@<manifest or index digest>"
+};
+
+/// What commit_pulled_image() did.
+struct PulledImage {
+    Image image;
+    /// false when the pulled reference already pointed at this image (moby's "Image is up to
+    /// date for ..."); true otherwise ("Downloaded newer image for ...").
+    bool updated = false;
+};
+
 class ImageService {
 public:
     /// Opens the stores under `root` (creating them if needed).
@@ -197,6 +239,52 @@ public:
     /// the metadata, layers and blobs no image uses, images whose config or layers are missing.
     /// With `repair`, fixes what can be fixed (an image with missing content is removed).
     [[nodiscard]] Result<ImageCheckReport> check(bool repair);
+
+    // ---- Registry support (registry_support.cpp): the store operations pull and push use.
+
+    /// If the layer `diff_id` on top of `parent` is in the layer store, takes one reference on
+    /// it (the pull's lease: a concurrent delete cannot remove it before the image holds it)
+    /// and returns it. NotFound if absent. Release with release_layer().
+    [[nodiscard]] Result<store::LayerInfo> hold_layer(const std::optional<Digest>& parent,
+                                                      const Digest& diff_id);
+
+    /// Unpacks the layer tar read from `tar_fd` (plain, gzip or zstd; a file, pipe or socket,
+    /// read to its end; borrowed) on top of `parent`, checked against `diff_id`
+    /// (InvalidArgument and nothing kept on a mismatch), and takes one reference on it as
+    /// hold_layer() does. The unpack runs without the service's mutex.
+    [[nodiscard]] Result<HeldLayer> apply_and_hold_layer(const std::optional<Digest>& parent,
+                                                         int tar_fd, const Digest& diff_id);
+
+    /// Drops a reference taken by hold_layer() / apply_and_hold_layer(); with
+    /// `remove_if_unused`, then removes the layer if nothing references it (a layer with a
+    /// child stays). NotFound if the layer is absent.
+    [[nodiscard]] Result<void> release_layer(const Digest& chain, bool remove_if_unused);
+
+    /// Registers a pulled image whose layers the caller holds: config and manifest blobs, layer
+    /// references, metadata row, then the tag (moved from another image) and the repo digest.
+    /// The caller releases its own holds afterwards. InvalidArgument if the config does not
+    /// match the layers.
+    [[nodiscard]] Result<PulledImage> commit_pulled_image(const PulledImageSpec& spec);
+
+    /// Remembers compressed blobs of layers on registries (store::LayerBlobRecord).
+    [[nodiscard]] Result<void> record_layer_blobs(const std::vector<store::LayerBlobRecord>& recs);
+
+    /// The compressed blobs known for a diff ID, most recently recorded first.
+    [[nodiscard]] Result<std::vector<store::LayerBlobRecord>> layer_blobs(
+        const Digest& diff_id) const;
+
+    /// The layer with this chain ID (NotFound if absent).
+    [[nodiscard]] Result<store::LayerInfo> layer_info(const Digest& chain) const;
+
+    /// Writes a layer's uncompressed tar to `out_fd` (borrowed; a pipe is fine); see
+    /// store::LayerStore::write_tar for what a failure midway means.
+    [[nodiscard]] Result<Digest> write_layer_tar(const Digest& chain, int out_fd) const;
+
+    /// A blob of the content store (an image's stored manifest). NotFound if absent.
+    [[nodiscard]] Result<std::string> read_blob(const Digest& digest) const;
+
+    /// A new StagingDir under <root>/tmp named "<prefix>-<random>".
+    [[nodiscard]] Result<StagingDir> make_staging_dir(std::string_view prefix) const;
 
     /// The data root this service was opened on.
     [[nodiscard]] const std::string& root() const noexcept;

@@ -261,9 +261,5 @@ struct Parsed {
                                                  std::string_view arch,
                                                  std::string_view variant = "");
 
-/// Standard base64 (RFC 4648, with padding), as Go encodes []byte. decode is strict:
-/// InvalidArgument on bad characters or padding.
-[[nodiscard]] std::string base64_encode(std::string_view bytes);
-[[nodiscard]] Result<std::string> base64_decode(std::string_view text);
 
 }  // namespace berth::oci

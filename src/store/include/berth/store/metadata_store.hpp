@@ -45,6 +45,18 @@ struct ImageRecord {
     std::vector<std::string> repo_digests; ///< "docker.io/library/a@sha256:...", sorted
 };
 
+/// A compressed blob known to hold a layer on a registry: what a pull fetched or a push uploaded
+/// (moby's distribution metadata, "v2metadata-by-diffid"), so that a later push can HEAD the
+/// blob or mount it from another repository of the same registry instead of uploading again.
+struct LayerBlobRecord {
+    Digest diff_id;          ///< the uncompressed layer tar's digest
+    Digest digest;           ///< the compressed blob's digest on the registry
+    std::string media_type;  ///< the blob's media type ("...rootfs.diff.tar.gzip", ...)
+    int64_t size = 0;        ///< the compressed blob's size in bytes
+    std::string registry;    ///< the registry host as references name it ("127.0.0.1:5000")
+    std::string repository;  ///< the repository path on it ("library/busybox")
+};
+
 /// Result of MetadataStore::check(): the database's own invariants.
 struct MetadataCheckReport {
     std::vector<std::string> problems;  ///< "integrity_check: ...", "tag x points at missing y"
@@ -113,6 +125,13 @@ public:
 
     /// Images whose config names `id` as parent (moby refuses to delete a parent without -f).
     [[nodiscard]] Result<std::vector<Digest>> children(const Digest& id) const;
+
+    /// Remembers compressed blobs of layers (one transaction). A record with the same diff ID,
+    /// digest, registry and repository is replaced (and becomes the newest).
+    [[nodiscard]] Result<void> put_layer_blobs(const std::vector<LayerBlobRecord>& recs);
+
+    /// The compressed blobs known for a diff ID, most recently recorded first; empty if none.
+    [[nodiscard]] Result<std::vector<LayerBlobRecord>> layer_blobs(const Digest& diff_id) const;
 
     /// PRAGMA integrity_check and foreign-key check; with `repair`, deletes dangling rows.
     [[nodiscard]] Result<MetadataCheckReport> check(bool repair);

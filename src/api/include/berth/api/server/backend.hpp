@@ -17,6 +17,7 @@
 #include "berth/api/server/progress.hpp"
 #include "berth/api/types/events.hpp"
 #include "berth/api/types/image.hpp"
+#include "berth/api/types/registry.hpp"
 #include "berth/api/types/system.hpp"
 #include "berth/common/result.hpp"
 
@@ -88,6 +89,34 @@ struct ImageListOptions {
     bool digests = false;
 };
 
+/// POST /images/create?fromImage=: what to pull. The route splits the reference syntactically
+/// and applies the `tag` parameter (moby: a tag that parses as a digest is a digest); the
+/// backend normalizes and validates the name (InvalidArgument "invalid reference format").
+struct PullParams {
+    std::string name;      ///< the repository as sent: "docker.io/library/busybox", "busybox"
+    std::string tag;       ///< "latest"; "" when `digest` is set or for all tags
+    std::string digest;    ///< "sha256:<hex>" or ""
+    std::string platform;  ///< "" (the host's) or "os[/arch[/variant]]", lowercase
+    types::AuthConfig auth;  ///< from X-Registry-Auth; empty when absent or undecodable
+    /// True if neither tag nor digest was given: every tag (`docker pull -a`). A backend may
+    /// refuse it with Unsupported.
+    [[nodiscard]] bool all_tags() const noexcept { return tag.empty() && digest.empty(); }
+};
+
+/// What a pull did, for the stream's last lines, which the route writes.
+struct PullResult {
+    std::string digest;       ///< the top-level manifest (or index) digest: "Digest: <this>"
+    bool downloaded = false;  ///< "Downloaded newer image for" vs "Image is up to date for"
+};
+
+/// POST /images/{name}/push?tag=: what to push.
+struct PushParams {
+    std::string name;        ///< the repository as sent: "localhost:5000/a/b", "busybox"
+    std::string tag;         ///< "" for every tag of the repository (`docker push -a`)
+    std::string platform;    ///< "" or the JSON platform object of API >= 1.46 (unused at 1.44)
+    types::AuthConfig auth;  ///< from X-Registry-Auth (or the body, moby's old form)
+};
+
 /// The image routes.
 class ImageBackend {
 public:
@@ -136,6 +165,40 @@ public:
     /// progress.stream(). Errors: InvalidArgument for a bad archive.
     [[nodiscard]] virtual Result<void> load(BodyReader& body, bool quiet,
                                             ProgressSink& progress) = 0;
+
+    // The registry methods have defaults (Unsupported) so that backends without registry
+    // support (the route tests' fakes) need not implement them.
+
+    /// POST /images/create?fromImage=: pulls from the registry. The backend reports through
+    /// `progress` moby's lines: {"status":"Pulling from library/busybox","id":"latest"} once the
+    /// manifest is known, then per layer "Pulling fs layer", "Waiting", "Downloading" with
+    /// progress, "Verifying Checksum", "Download complete", "Extracting", "Pull complete" or
+    /// "Already exists". The route then writes "Digest: <digest>" and "Status: ..." from the
+    /// result. Errors before the first progress line become HTTP errors, so keep moby's
+    /// wording and category there: NotFound "pull access denied for <familiar name>, repository
+    /// does not exist or may require 'docker login'" (also for denied/unauthorized), NotFound
+    /// "manifest for <familiar ref> not found: manifest unknown", InvalidArgument for a bad
+    /// reference or platform, Unsupported for all tags if not implemented; later errors end the
+    /// stream as an errorDetail line.
+    [[nodiscard]] virtual Result<PullResult> pull(const PullParams& params,
+                                                  ProgressSink& progress);
+
+    /// POST /images/{name}/push: pushes the tag (or every tag). The backend reports "The push
+    /// refers to repository [docker.io/library/x]" (status without id) first, then per layer
+    /// "Preparing", "Waiting", "Pushing" with progress, "Pushed", "Layer already exists" or
+    /// "Mounted from <repo>". It returns one record per pushed tag; the route writes for each
+    /// "<tag>: digest: <digest> size: <size>" and the aux line {"Tag","Digest","Size"}.
+    /// Errors: NotFound "An image does not exist locally with the tag: <familiar name>"
+    /// (before any output: HTTP 404), InvalidArgument for a bad name, others after output.
+    [[nodiscard]] virtual Result<std::vector<types::PushResult>> push(const PushParams& params,
+                                                                      ProgressSink& progress);
+
+    /// POST /auth: checks the credentials against auth.server_address ("" or
+    /// "https://index.docker.io/v1/" mean Docker Hub) the way a pull would (GET /v2/ and the
+    /// token flow, asking for a refresh token). Errors: PermissionDenied with the registry's
+    /// text, which the route answers with 401 (moby: "Get \"https://host/v2/\": unauthorized:
+    /// incorrect username or password"); Unavailable when the registry can't be reached.
+    [[nodiscard]] virtual Result<types::AuthResponse> auth(const types::AuthConfig& auth);
 };
 
 }  // namespace berth::api

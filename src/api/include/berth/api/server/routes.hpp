@@ -14,7 +14,8 @@ void register_ping_routes(Router& router);
 void register_system_routes(Router& router, SystemBackend& backend);
 
 /// /images/json, /images/{name}/json|history|tag|get, DELETE /images/{name}, /images/prune,
-/// /images/create (import only; pull answers 501), /images/get, /images/load.
+/// /images/create (pull with fromImage, import with fromSrc), /images/{name}/push, POST /auth,
+/// /images/get, /images/load.
 void register_image_routes(Router& router, ImageBackend& backend);
 
 /// /containers/... (create, lifecycle, wait, list, inspect, attach, logs, stats, archive, ...)
