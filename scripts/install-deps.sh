@@ -11,7 +11,7 @@ build_packages=(
     cmake g++ ninja-build pkg-config ccache libc6-dev
     libgtest-dev libgmock-dev nlohmann-json3-dev libexpected-dev libfmt-dev libspdlog-dev
     libcli11-dev libseccomp-dev libcap-dev
-    libssl-dev libcurl4-openssl-dev libarchive-dev zlib1g-dev libzstd-dev libsqlite3-dev libboost-dev liblzma-dev libbz2-dev
+    libssl-dev libcurl4-openssl-dev libisal-dev libarchive-dev zlib1g-dev libzstd-dev libsqlite3-dev libboost-dev liblzma-dev libbz2-dev
 )
 # Tests, demo and benchmarks: the busybox rootfs, the reference runtimes, containerd + ctr,
 # hyperfine, GNU time (peak RSS), jq (edits config.json, builds OCI images), util-linux

@@ -245,8 +245,9 @@ echo
 hf "$tmp/save.json" "${cmds[@]}"
 jq -s '{results: (.[0].results + .[1].results)}' "$tmp/import.json" "$tmp/save.json" >"$tmp/hyperfine.json"
 
-# --- RSS after the runs (give the daemons a moment to go idle) ------------------------------
-sleep 2
+# --- RSS after the runs (idle: berthd drops the code pages its requests ran 3 s after its last
+# connection, common/resident.hpp; every daemon gets the same quiet 4 s) ---
+sleep 4
 for s in "${ok_sides[@]}"; do rss_end[$s]=$(daemon_rss_kib "$s"); done
 
 # --- table and ratios ----------------------------------------------------------------------

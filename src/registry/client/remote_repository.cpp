@@ -4,6 +4,7 @@
 #include "remote_repository.hpp"
 
 #include <algorithm>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -426,13 +427,29 @@ Result<BlobStat> RemoteRepository::push_blob_streaming(
     uint64_t offset = 0;
     std::optional<Digest> digest;
     auto result = [&]() -> Result<void> {
-        std::string buf(chunk, '\0');
+        // Two buffers: the source (a layer compressed on the fly) fills the next chunk on a
+        // thread of its own while this one is sent, so compressing and uploading overlap
+        // instead of taking turns. The source is only ever called from one thread at a time.
+        std::string cur(chunk, '\0'), next(chunk, '\0');
         bool eof = false;
-        while (!eof) {
-            size_t got = BERTH_TRY(fill(source, buf.data(), chunk, &eof));
-            if (got == 0) break;
-            loc = BERTH_TRY(patch_chunk(loc, std::string_view(buf.data(), got), offset));
+        size_t got = BERTH_TRY(fill(source, cur.data(), chunk, &eof));
+        while (got > 0) {
+            Result<size_t> next_got = size_t{0};
+            bool next_eof = true;
+            std::thread producer;
+            if (!eof) {
+                producer = std::thread(
+                    [&] { next_got = fill(source, next.data(), chunk, &next_eof); });
+            }
+            auto sent = patch_chunk(loc, std::string_view(cur.data(), got), offset);
+            if (producer.joinable()) producer.join();
+            if (!sent) return Unexpected(std::move(sent).error());
+            loc = std::move(*sent);
             offset += got;
+            if (!next_got) return Unexpected(std::move(next_got).error());
+            got = *next_got;
+            eof = next_eof;
+            std::swap(cur, next);
         }
         digest = digest_at_end();
         return finish_upload(loc, *digest, std::nullopt);

@@ -1,7 +1,7 @@
 // registry::push(): see push.hpp.
 //
 // A layer that has to be uploaded is written by the layer store (its exact tar) into a socket
-// on a helper thread, gzip-compressed (zlib, fastest level: the compressor, not the network, is
+// on a helper thread, gzip-compressed (ISA-L igzip level 1: the compressor, not the network, is
 // what limits a local push) by the ByteSource the repository pulls from, and hashed on the way
 // out, so the blob is never on disk and its digest is known when the last byte is sent.
 
@@ -11,7 +11,6 @@
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include <algorithm>
 #include <atomic>
@@ -19,6 +18,8 @@
 #include <optional>
 #include <thread>
 #include <vector>
+
+#include <isa-l/igzip_lib.h>
 
 #include "berth/common/log.hpp"
 #include "berth/common/scope_exit.hpp"
@@ -35,29 +36,34 @@ namespace mt = oci::media_type;
 constexpr size_t kMaxCandidates = 3;
 
 /// Streams a layer tar read from `fd` as gzip: a ByteSource. Hashes what it produces.
+///
+/// The compressor is ISA-L's igzip at level 1, not zlib: on this path the compressor is the
+/// bottleneck of a local push, and zlib's fastest level ran at ~45 MB/s on a 200 MiB layer of
+/// random data (`gzip -1`: 4.7 s of CPU) where igzip level 1 runs several times faster with a
+/// similar ratio. The output is ordinary gzip (RFC 1952), which every registry client reads.
 class GzipSource {
 public:
     GzipSource(int fd, std::function<Result<void>()> at_eof,
                std::function<void(uint64_t)> on_progress)
-        : fd_(fd), at_eof_(std::move(at_eof)), on_progress_(std::move(on_progress)) {
-        z_.zalloc = Z_NULL;
-        z_.zfree = Z_NULL;
-        z_.opaque = Z_NULL;
-        // windowBits 15 + 16: a gzip header and trailer instead of zlib's.
-        ok_ = ::deflateInit2(&z_, Z_BEST_SPEED, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) == Z_OK;
-    }
-    ~GzipSource() {
-        if (ok_) ::deflateEnd(&z_);
+        : fd_(fd),
+          at_eof_(std::move(at_eof)),
+          on_progress_(std::move(on_progress)),
+          level_buf_(ISAL_DEF_LVL1_DEFAULT) {
+        ::isal_deflate_init(&z_);
+        z_.level = 1;
+        z_.level_buf = level_buf_.data();
+        z_.level_buf_size = static_cast<uint32_t>(level_buf_.size());
+        z_.gzip_flag = IGZIP_GZIP;  // a gzip header and trailer, not raw deflate
+        z_.flush = NO_FLUSH;
     }
     GzipSource(const GzipSource&) = delete;
     GzipSource& operator=(const GzipSource&) = delete;
 
     Result<size_t> fill(char* buf, size_t cap) {
-        if (!ok_) return make_error(Errc::Internal, "gzip: deflateInit2 failed");
         if (done_ || cap == 0) return size_t{0};
-        z_.next_out = reinterpret_cast<Bytef*>(buf);
-        z_.avail_out = static_cast<uInt>(std::min<size_t>(cap, 1u << 30));
-        const uInt avail = z_.avail_out;
+        z_.next_out = reinterpret_cast<uint8_t*>(buf);
+        z_.avail_out = static_cast<uint32_t>(std::min<size_t>(cap, 1u << 30));
+        const uint32_t avail = z_.avail_out;
         while (z_.avail_out > 0) {
             if (z_.avail_in == 0 && !eof_) {
                 ssize_t n = ::read(fd_, in_.data(), in_.size());
@@ -67,20 +73,20 @@ public:
                     eof_ = true;
                     // The tar's writer must have succeeded before the stream may end.
                     BERTH_TRY(at_eof_());
+                    z_.end_of_stream = 1;
                 } else {
-                    z_.next_in = reinterpret_cast<Bytef*>(in_.data());
-                    z_.avail_in = static_cast<uInt>(n);
+                    z_.next_in = reinterpret_cast<uint8_t*>(in_.data());
+                    z_.avail_in = static_cast<uint32_t>(n);
                     uncompressed_ += static_cast<uint64_t>(n);
                     on_progress_(uncompressed_);
                 }
             }
-            int r = ::deflate(&z_, eof_ ? Z_FINISH : Z_NO_FLUSH);
-            if (r == Z_STREAM_END) {
+            int r = ::isal_deflate(&z_);
+            if (r != COMP_OK) return make_error(Errc::Internal, "gzip: isal_deflate: error {}", r);
+            if (z_.internal_state.state == ZSTATE_END) {
                 done_ = true;
                 break;
             }
-            if (r != Z_OK && r != Z_BUF_ERROR)
-                return make_error(Errc::Internal, "gzip: deflate: error {}", r);
         }
         size_t produced = avail - z_.avail_out;
         hasher_.update(buf, produced);
@@ -93,8 +99,8 @@ private:
     int fd_;
     std::function<Result<void>()> at_eof_;
     std::function<void(uint64_t)> on_progress_;
-    z_stream z_{};
-    bool ok_ = false;
+    isal_zstream z_{};
+    std::vector<uint8_t> level_buf_;
     bool eof_ = false;
     bool done_ = false;
     uint64_t uncompressed_ = 0;

@@ -1,0 +1,236 @@
+#!/usr/bin/env bash
+# bench/registry: push and pull through Debian's docker-registry (distribution 2.8) on 127.0.0.1,
+# berthd against Debian's dockerd 20.10 and skopeo 1.9, side by side in one hyperfine run, on
+# two one-layer images:
+#   - big:   a single 200 MiB file of random data (so gzip can't make it small);
+#   - small: 20,000 files of 1-4 KiB in 200 directories.
+# Rows:
+#   push:  `berth push` | `docker push` (dockerd) | `skopeo copy oci:<layout> docker://...` (the
+#          same image as an OCI layout, layer uncompressed: skopeo gzips it while it sends, as the
+#          daemons do). Before each run the registry forgets everything (its storage is emptied),
+#          so every push uploads the whole layer;
+#   pull:  `berth pull` | `docker pull` (dockerd) | `skopeo copy docker://... oci:<dir>`. Before
+#          each daemon run the image and its layers are removed (rmi -f + image prune -f), so the
+#          layer is downloaded, checked and unpacked; skopeo only downloads and checks (it has no
+#          layer store to unpack into).
+# Each contender has a registry of its own, started in its daemon's private network namespace
+# (tests/compat/lib/daemon.sh, lib/registry.sh); skopeo uses berthd's. Then the medians and the
+# ratios berth/dockerd and berth/skopeo. Target (issue 6): berth faster than both on every row.
+#
+#   sudo bench/registry/run.sh [--runs N] [--warmup N] [--out DIR] [--data DIR] [--no-dockerd]
+# Environment: BENCH_RUNS (default 3), BENCH_WARMUP (default 1), BENCH_OUT, BENCH_DATA (keep the
+# generated tars there and reuse them next time), BERTH_COMPAT_BERTHD (default build/bin/berthd),
+# BERTH_CLI (default build/bin/berth), BERTH_COMPAT_DOCKER_CLI (docker CLI 28 for dockerd).
+# Needs hyperfine, jq, docker-registry, skopeo; dockerd from Debian's docker.io (optional).
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=SCRIPTDIR/../../scripts/common.sh
+source "$here/../../scripts/common.sh"
+# shellcheck source=SCRIPTDIR/../../tests/compat/lib/daemon.sh
+source "$BERTH_REPO/tests/compat/lib/daemon.sh"
+# shellcheck source=SCRIPTDIR/../../tests/compat/lib/registry.sh
+source "$BERTH_REPO/tests/compat/lib/registry.sh"
+
+runs=${BENCH_RUNS:-3}
+warmup=${BENCH_WARMUP:-1}
+out_dir=${BENCH_OUT:-}
+data_dir=${BENCH_DATA:-}
+with_dockerd=1
+while (($#)); do
+    case "$1" in
+        --runs) runs=$2; shift 2 ;;
+        --warmup) warmup=$2; shift 2 ;;
+        --out) out_dir=$2; shift 2 ;;
+        --data) data_dir=$2; shift 2 ;;
+        --no-dockerd) with_dockerd=0; shift ;;
+        -h | --help) sed -n '2,25p' "$0"; exit 0 ;;
+        *) berth_die "unknown argument $1 (see --help)" ;;
+    esac
+done
+berth_require_root
+for tool in hyperfine jq tar docker-registry skopeo nsenter curl; do
+    command -v "$tool" >/dev/null || berth_die "$tool missing: run scripts/install-deps.sh"
+done
+
+tmp=$(mktemp -d /tmp/berth-bench-registry.XXXXXX)
+compat_cleanup_hook() { compat_registries_stop; rm -rf "$tmp"; }
+compat_daemon_init
+
+# --- data: the two root filesystems as tars, and the same images as OCI layouts (skopeo) ----
+[[ -n "$data_dir" ]] || data_dir=$tmp/data
+mkdir -p "$data_dir"
+big=$data_dir/big.tar small=$data_dir/small.tar
+if [[ ! -s "$big" ]]; then
+    echo "bench: making $big (one 200 MiB file of random data)"
+    mkdir -p "$tmp/mk"
+    head -c 200M /dev/urandom >"$tmp/mk/random.bin"
+    tar -C "$tmp/mk" --numeric-owner --owner=0 --group=0 -cf "$big.tmp" random.bin
+    mv "$big.tmp" "$big"
+    rm -rf "$tmp/mk"
+fi
+if [[ ! -s "$small" ]]; then
+    echo "bench: making $small (20,000 files of 1-4 KiB in 200 directories)"
+    /usr/bin/python3 - "$small.tmp" <<'PY'
+import io, os, random, sys, tarfile
+rnd = random.Random(20000)
+with tarfile.open(sys.argv[1], 'w', format=tarfile.GNU_FORMAT) as t:
+    for d in range(200):
+        ti = tarfile.TarInfo(f'd{d:03d}')
+        ti.type, ti.mode, ti.mtime = tarfile.DIRTYPE, 0o755, 946684800
+        t.addfile(ti)
+        for f in range(100):
+            n = rnd.randint(1024, 4096)
+            ti = tarfile.TarInfo(f'd{d:03d}/f{f:03d}')
+            ti.size, ti.mode, ti.mtime = n, 0o644, 946684800
+            t.addfile(ti, io.BytesIO(os.urandom(n)))
+PY
+    mv "$small.tmp" "$small"
+fi
+# oci_layout <tar> <dir>: a one-layer OCI image layout whose layer is the tar itself.
+oci_layout() {
+    local tarf=$1 dir=$2 diff size cfg cfgd mf mfd
+    mkdir -p "$dir/blobs/sha256"
+    diff=$(sha256sum "$tarf" | cut -d' ' -f1)
+    size=$(stat -c %s "$tarf")
+    ln -f "$tarf" "$dir/blobs/sha256/$diff" 2>/dev/null || cp "$tarf" "$dir/blobs/sha256/$diff"
+    cfg=$(jq -nc --arg d "sha256:$diff" \
+        '{architecture:"amd64",os:"linux",config:{},rootfs:{type:"layers",diff_ids:[$d]}}')
+    cfgd=$(printf '%s' "$cfg" | sha256sum | cut -d' ' -f1)
+    printf '%s' "$cfg" >"$dir/blobs/sha256/$cfgd"
+    mf=$(jq -nc --arg c "sha256:$cfgd" --argjson cs "${#cfg}" --arg l "sha256:$diff" \
+        --argjson ls "$size" '{schemaVersion:2,mediaType:"application/vnd.oci.image.manifest.v1+json",
+        config:{mediaType:"application/vnd.oci.image.config.v1+json",digest:$c,size:$cs},
+        layers:[{mediaType:"application/vnd.oci.image.layer.v1.tar",digest:$l,size:$ls}]}')
+    mfd=$(printf '%s' "$mf" | sha256sum | cut -d' ' -f1)
+    printf '%s' "$mf" >"$dir/blobs/sha256/$mfd"
+    printf '{"imageLayoutVersion":"1.0.0"}' >"$dir/oci-layout"
+    jq -nc --arg m "sha256:$mfd" --argjson s "${#mf}" \
+        '{schemaVersion:2,manifests:[{mediaType:"application/vnd.oci.image.manifest.v1+json",digest:$m,size:$s,annotations:{"org.opencontainers.image.ref.name":"1"}}]}' \
+        >"$dir/index.json"
+}
+for set in big small; do oci_layout "$data_dir/$set.tar" "$tmp/oci-$set"; done
+cat "$big" "$small" >/dev/null   # into the page cache, for every contender alike
+
+# --- daemons, each with a registry in its network namespace --------------------------------
+sides=()
+declare -A cli reg regdir
+berthd_bin=${BERTH_COMPAT_BERTHD:-$BERTH_BUILD_DIR/bin/berthd}
+berth_bin=${BERTH_CLI:-$BERTH_BUILD_DIR/bin/berth}
+docker=$(compat_docker_cli || true)
+start_side() {  # start_side <side> <daemon kind> <client>
+    local s=$1
+    compat_daemon_start "$2" || { echo "bench: $2 did not start: $s skipped"; return 1; }
+    pid_of_side[$s]=$COMPAT_PID
+    cli[$s]="$3 -H $COMPAT_HOST"
+    compat_registry_start distribution "$s" "$tmp" || { echo "bench: registry for $s: skipped"; return 1; }
+    reg[$s]=$REG_ADDR regdir[$s]=$tmp/registry-$s/storage
+    for set in big small; do
+        ${cli[$s]} import "$data_dir/$set.tar" "$REG_ADDR/bench/$set:1" >/dev/null
+    done
+    sides+=("$s")
+}
+declare -A pid_of_side
+if [[ -x "$berthd_bin" && -x "$berth_bin" ]]; then
+    start_side berth berthd "$berth_bin" || true
+else
+    echo "bench: berthd or berth not built ($berthd_bin, $berth_bin): skipped"
+fi
+if ((with_dockerd)) && [[ -n "$docker" && -x "${BERTH_COMPAT_DOCKERD:-/usr/sbin/dockerd}" ]]; then
+    start_side dockerd dockerd "$docker" || true
+else
+    echo "bench: dockerd or the docker CLI 28 missing: dockerd skipped"
+fi
+# skopeo talks to berthd's registry, from inside berthd's network namespace.
+skopeo_ok=0
+if [[ -n "${reg[berth]:-}" ]]; then
+    sk="nsenter -t ${pid_of_side[berth]} -n -- skopeo --insecure-policy"
+    skopeo_ok=1
+fi
+
+echo
+echo "bench/registry: $(uname -r), $(nproc) CPUs; registry: docker-registry $(docker-registry --version 2>/dev/null | awk '{print $3}')"
+echo "  big: $(du -h "$big" | cut -f1) in one file; small: 20,000 files, $(du -h "$small" | cut -f1) tar"
+echo "  $runs runs after $warmup warm-up runs each; load average at start: $(cut -d' ' -f1 /proc/loadavg)"
+style=()
+[[ -t 1 ]] || style=(--style basic)
+hf() {  # hf <json> <hyperfine args...>
+    local json=$1
+    shift
+    hyperfine -N "${style[@]}" --warmup "$warmup" --runs "$runs" --export-json "$json" "$@" </dev/null
+}
+has() { [[ " ${sides[*]} " == *" $1 "* ]]; }
+# forget <side>: the registry's storage emptied (distribution keeps no blob cache here, so the
+# next push finds nothing and uploads the whole layer).
+forget() { echo "sh -c 'rm -rf ${regdir[$1]}/docker; sync'"; }
+
+# --- push ----------------------------------------------------------------------------------
+cmds=()
+for set in big small; do
+    for s in berth dockerd; do
+        has "$s" || continue
+        cmds+=(--prepare "$(forget "$s")" -n "$s push $set" "${cli[$s]} push ${reg[$s]}/bench/$set:1")
+    done
+    if ((skopeo_ok)); then
+        cmds+=(--prepare "$(forget berth)" -n "skopeo push $set"
+               "$sk copy --dest-tls-verify=false --dest-compress oci:$tmp/oci-$set:1 docker://${reg[berth]}/skopeo/$set:1")
+    fi
+done
+hf "$tmp/push.json" "${cmds[@]}"
+
+# --- pull ----------------------------------------------------------------------------------
+# The registries hold what the last push runs put there; push once more to be sure.
+for s in "${sides[@]}"; do
+    for set in big small; do ${cli[$s]} push "${reg[$s]}/bench/$set:1" >/dev/null; done
+done
+cmds=()
+clean() {  # clean <side> <set>: no image and no layer left, so the pull downloads and unpacks
+    echo "sh -c '${cli[$1]} rmi -f ${reg[$1]}/bench/$2:1 >/dev/null 2>&1; ${cli[$1]} image prune -af >/dev/null; sync'"
+}
+for set in big small; do
+    for s in berth dockerd; do
+        has "$s" || continue
+        cmds+=(--prepare "$(clean "$s" "$set")" -n "$s pull $set" "${cli[$s]} pull ${reg[$s]}/bench/$set:1")
+    done
+    if ((skopeo_ok)); then
+        cmds+=(--prepare "sh -c 'rm -rf $tmp/skopeo-out; sync'" -n "skopeo pull $set"
+               "$sk copy --src-tls-verify=false docker://${reg[berth]}/bench/$set:1 oci:$tmp/skopeo-out:1")
+    fi
+done
+hf "$tmp/pull.json" "${cmds[@]}"
+jq -s '{results: (.[0].results + .[1].results)}' "$tmp/push.json" "$tmp/pull.json" >"$tmp/hyperfine.json"
+
+# --- table and ratios ----------------------------------------------------------------------
+median_of() { jq -r --arg c "$1" '.results[] | select(.command == $c) | .median' "$tmp/hyperfine.json"; }
+echo
+printf '%-22s %10s %10s %10s %10s\n' benchmark "mean s" "median s" "stddev s" "min s"
+jq -r '.results[] | [.command, .mean, .median, (.stddev // 0), .min] | @tsv' "$tmp/hyperfine.json" |
+    while IFS=$'\t' read -r cmd mean median stddev min; do
+        awk -v c="$cmd" -v a="$mean" -v m="$median" -v s="$stddev" -v l="$min" \
+            'BEGIN { printf "%-22s %10.3f %10.3f %10.3f %10.3f\n", c, a, m, s, l }'
+    done
+echo
+echo "ratios of medians (< 1: berth is faster; target: below 1 on every row):"
+missed=0
+for op in push pull; do
+    for set in big small; do
+        b=$(median_of "berth $op $set")
+        [[ -n "$b" ]] || continue
+        for other in dockerd skopeo; do
+            o=$(median_of "$other $op $set")
+            [[ -n "$o" ]] || continue
+            r=$(awk -v a="$b" -v b="$o" 'BEGIN { printf "%.2f", a / b }')
+            awk -v r="$r" 'BEGIN { exit !(r >= 1) }' && missed=$((missed + 1))
+            printf '  %-30s %6s\n' "berth/$other ($op $set)" "$r"
+        done
+    done
+done
+if ((missed)); then
+    echo "  target: faster than dockerd and skopeo on every row: MISSED on $missed"
+else
+    echo "  target: faster than dockerd and skopeo on every row: met"
+fi
+if [[ -n "$out_dir" ]]; then
+    mkdir -p "$out_dir"
+    cp "$tmp/hyperfine.json" "$out_dir/"
+    echo "results: $out_dir/hyperfine.json"
+fi
