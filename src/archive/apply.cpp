@@ -179,6 +179,15 @@ Result<void> Applier::make_room(int parent, const std::string& base, const std::
 Result<void> Applier::write_data(struct archive* a, struct archive_entry* e, int fd,
                                  const std::string& rel) {
     int64_t end = 0;  // end of the data written, to skip ftruncate when it is the size
+    // start_writeback: the data of a large file is handed to the disk every kWritebackChunk
+    // bytes, so that the disk writes while the rest of the layer is unpacked.
+    constexpr int64_t kWritebackChunk = 8 << 20;
+    int64_t kicked = 0;  // data before this offset was already handed to the disk
+    auto kick = [&](int64_t upto) {
+        if (opts_.start_writeback && upto > kicked)
+            (void)::sync_file_range(fd, kicked, upto - kicked, SYNC_FILE_RANGE_WRITE);
+        kicked = upto;
+    };
     for (;;) {
         const void* buf = nullptr;
         size_t size = 0;
@@ -201,7 +210,9 @@ Result<void> Applier::write_data(struct archive* a, struct archive_entry* e, int
             stats_.bytes += static_cast<uint64_t>(n);
         }
         end = std::max<int64_t>(end, offset);
+        if (end - kicked >= kWritebackChunk) kick(end);
     }
+    if (kicked > 0 || end >= (1 << 20)) kick(end);  // large files only (see ApplyOptions)
     // Trailing holes of sparse files leave no data block: the size comes from the header.
     if (archive_entry_size_is_set(e) && archive_entry_size(e) != end &&
         ::ftruncate(fd, archive_entry_size(e)) < 0)

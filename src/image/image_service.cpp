@@ -307,7 +307,8 @@ private:
     void remove_unused_blobs(const store::ImageRecord& rec) {
         auto rm = [](const store::ContentStore& c, const Digest& d) {
             auto r = c.remove(d);
-            if (!r && r.error().code != Errc::NotFound)
+            // Conflict: a registry sharing the store still serves it (content holds).
+            if (!r && r.error().code != Errc::NotFound && r.error().code != Errc::Conflict)
                 BLOG_WARN("delete image: remove blob {}: {}", d.string(), r.error().what());
         };
         rm(impl_.content, rec.id);
@@ -826,7 +827,7 @@ Result<ImageCheckReport> ImageService::check(bool repair) {
     // 4. Blobs (configs, manifests) no image uses.
     auto blobs = BERTH_TRY_CTX(impl_->content.list(), "check blobs");
     for (const auto& b : blobs) {
-        if (used_blobs.count(b.digest)) continue;
+        if (used_blobs.count(b.digest) || impl_->content.held(b.digest)) continue;
         problems.push_back("blob " + b.digest.string() + ": not used by any image");
         if (!repair) continue;
         auto rm = impl_->content.remove(b.digest);

@@ -154,4 +154,23 @@ ev=$(cat "$work/events")
 compat_expect_line "events: pull" "$ev" "image pull 127\.0\.0\.1:[0-9]+/compat/busybox:1"
 compat_expect_line "events: push" "$ev" "image push 127\.0\.0\.1:[0-9]+/compat/busybox:1"
 
+# berthd's own registry (--registry-listen), over its store: a daemon pushes to and pulls from
+# itself; the port is free, the network namespace being the daemon's own.
+if [[ "$COMPAT_KIND" == berthd ]]; then
+    COMPAT_DAEMON_ARGS="--registry-listen 127.0.0.1:5000" compat_daemon_start berthd ||
+        { compat_bad "berthd --registry-listen starts"; compat_summary registry_docker_cli_test; exit 1; }
+    nsenter -t "$COMPAT_PID" -n -- ip link set lo up
+    export DOCKER_HOST=$COMPAT_HOST
+    compat_busybox_image "$docker" "$work" >/dev/null
+    "$docker" tag busybox:latest 127.0.0.1:5000/self/busybox:1
+    compat_run_ok "embedded: push to the daemon's own registry" "$docker" push 127.0.0.1:5000/self/busybox:1
+    compat_expect_match "embedded: push digest line" "$out" "1: digest: sha256:[0-9a-f]{64}"
+    "$docker" rmi 127.0.0.1:5000/self/busybox:1 busybox:latest >/dev/null
+    compat_run_ok "embedded: pull it back" "$docker" pull 127.0.0.1:5000/self/busybox:1
+    compat_expect_contains "embedded: pull: Pull complete" "$out" "Pull complete"
+    compat_run_ok "embedded: run it" "$docker" run --rm 127.0.0.1:5000/self/busybox:1 echo from-self
+    compat_expect_contains "embedded: run output" "$out" "from-self"
+    compat_run_ok "embedded: system check is clean" "${BERTH_COMPAT_CLI:-$COMPAT_REPO/build/bin/berth}" system check
+fi
+
 compat_summary registry_docker_cli_test

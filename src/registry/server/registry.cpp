@@ -22,6 +22,9 @@
 
 namespace berth::registry::server {
 
+/// The registry's name among the holders of blobs in a shared content store (content_store.hpp).
+constexpr std::string_view kHolder = "registry";
+
 using json = nlohmann::json;
 using oci::media_type::kOciIndex;
 using oci::media_type::kOciManifest;
@@ -400,7 +403,11 @@ void Registry::collect(const std::string& digest) {
     if (!d) return;
     std::lock_guard lk(gc_mu_);
     auto linked = repos_.linked_anywhere(digest);
-    if (!linked || *linked || !repos_.owned(*d)) return;
+    if (!linked || *linked) return;
+    // No repository references it any more: the daemon sharing the store may delete it now.
+    if (auto r = store_.release(*d, kHolder); !r)
+        BLOG_WARN("registry: release blob {}: {}", digest, r.error().what());
+    if (!repos_.owned(*d)) return;
     // Only blobs the registry wrote go: the daemon's images may use the rest.
     if (auto rm = store_.remove(*d); !rm && rm.error().code != Errc::NotFound) {
         BLOG_WARN("registry: remove unreferenced blob {}: {}", digest, rm.error().what());
@@ -440,6 +447,9 @@ Result<uint64_t> Registry::stream_body(HttpRequest& req, store::ContentWriter& w
 
 Result<void> Registry::link_blob(const std::string& name, const Digest& d) {
     std::string key = d.string();
+    // Held before it is linked: a daemon sharing the store must not delete a blob a
+    // repository serves (its own images' configs, say, when they are removed).
+    BERTH_TRY(store_.hold(d, kHolder));
     return repos_.update(name, [&](RepoData& r) { return r.blobs.insert(key).second; });
 }
 
@@ -808,6 +818,8 @@ HttpResponse Registry::manifest_put(HttpRequest& req, const std::string& name,
     {
         std::lock_guard lk(gc_mu_);
         bool existed = store_.exists(digest);
+        if (auto held = store_.hold(digest, kHolder); !held)
+            return internal(held.error(), fmt::format("hold manifest {}", key));
         if (auto p = store_.put(*body, digest); !p)
             return internal(p.error(), fmt::format("store manifest {}", key));
         if (!existed) {

@@ -223,7 +223,46 @@ bool ContentStore::exists(const Digest& d) const noexcept {
     return ::lstat(blob_path(d).c_str(), &st) == 0;
 }
 
+namespace {
+std::string holds_dir(const std::string& root) {
+    return path_join(root, "content-holds");
+}
+std::string hold_path(const std::string& root, std::string_view holder, const Digest& d) {
+    return path_join(path_join(path_join(holds_dir(root), holder), d.algorithm()), d.hex());
+}
+}  // namespace
+
+Result<void> ContentStore::hold(const Digest& d, std::string_view holder) const {
+    if (holder.empty() || holder.find('/') != std::string_view::npos || holder[0] == '.')
+        return make_error(Errc::InvalidArgument, "hold content {}: bad holder name \"{}\"",
+                          d.string(), holder);
+    std::string p = hold_path(root_, holder, d);
+    if (path_exists(p)) return {};
+    BERTH_TRY_CTX(mkdir_all(dirname_of(p), 0700), "hold content {}", d.string());
+    return atomic_write_file(p, "", 0600, Durability::Volatile)
+        .map_error([&](Error e) { return std::move(e).wrap("hold content {}", d.string()); });
+}
+
+Result<void> ContentStore::release(const Digest& d, std::string_view holder) const {
+    if (::unlink(hold_path(root_, holder, d).c_str()) < 0 && errno != ENOENT)
+        return BERTH_SYS_ERROR("release content {} held by {}", d.string(), holder);
+    return {};
+}
+
+bool ContentStore::held(const Digest& d) const noexcept {
+    auto holders = list_dir(holds_dir(root_));
+    if (!holders) return false;
+    for (const auto& h : *holders)
+        if (path_exists(hold_path(root_, h, d))) return true;
+    return false;
+}
+
 Result<void> ContentStore::remove(const Digest& d) const {
+    if (auto holders = list_dir(holds_dir(root_)); holders) {
+        for (const auto& h : *holders)
+            if (path_exists(hold_path(root_, h, d)))
+                return make_error(Errc::Conflict, "content {} is held by {}", d.string(), h);
+    }
     if (::unlink(blob_path(d).c_str()) < 0) {
         if (errno == ENOENT) return Unexpected(not_found(d));
         return BERTH_SYS_ERROR("remove content {}", d.string());

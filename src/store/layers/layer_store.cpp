@@ -383,6 +383,8 @@ Result<void> resplit(int tar_fd, off_t start, int split_fd, const std::string& s
 
 Result<LayerStore> LayerStore::open_root(std::string root, LayerStoreOptions opts) {
     opts.apply.whiteouts = archive::WhiteoutMode::Overlay;
+    // A durable store syncfs()es every layer before publishing it: let the disk start early.
+    opts.apply.start_writeback = opts.durable;
     std::string dir = path_join(root, "layers");
     BERTH_TRY_CTX(mkdir_all(dir, 0700), "open layer store {}", root);
     LayerStore s(std::move(dir), std::move(opts));

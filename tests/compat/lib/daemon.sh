@@ -20,6 +20,7 @@
 #   BERTH_COMPAT_BERTHD   berthd binary (default <repo>/build/bin/berthd)
 #   BERTH_COMPAT_DOCKERD  dockerd binary (default /usr/sbin/dockerd, Debian's docker.io 20.10)
 #   BERTH_COMPAT_LOG_LEVEL  --log-level for the daemon (e.g. debug)
+#   COMPAT_DAEMON_ARGS    more flags for the next daemon started (split on blanks)
 #   BERTH_COMPAT_KEEP=1   keep the temp directories (logs, roots) for a post-mortem
 #   BERTH_COMPAT_TIMEOUT  seconds to wait for /_ping (default 60)
 #
@@ -188,6 +189,11 @@ compat_daemon_start() {
     local args=(--data-root "$COMPAT_DATA_ROOT" --exec-root "$COMPAT_EXEC_ROOT"
                 -H "$COMPAT_HOST" --pidfile "$dir/pid")
     [[ -n "${BERTH_COMPAT_LOG_LEVEL:-}" ]] && args+=(--log-level "$BERTH_COMPAT_LOG_LEVEL")
+    if [[ -n "${COMPAT_DAEMON_ARGS:-}" ]]; then  # extra flags, split on blanks
+        local extra
+        read -ra extra <<<"$COMPAT_DAEMON_ARGS"
+        args+=("${extra[@]}")
+    fi
     if [[ "$kind" == dockerd ]]; then
         [[ -e /run/docker ]] || compat__made_run_docker=1
         # The trust key's path is a hidden setting with no flag in 20.10, only a config key.

@@ -202,6 +202,34 @@ TEST_F(ContentStoreTest, Sha512BlobsLiveBesideSha256Ones) {
     EXPECT_FALSE(s.exists(d512));
 }
 
+TEST_F(ContentStoreTest, HeldBlobsAreNotRemoved) {
+    auto s = open_store();
+    auto a = s.put("shared");
+    ASSERT_TRUE(a);
+    Digest d = a->digest;
+    EXPECT_FALSE(s.held(d));
+    ASSERT_TRUE(s.hold(d, "registry"));
+    ASSERT_TRUE(s.hold(d, "registry"));  // idempotent
+    EXPECT_TRUE(s.held(d));
+    auto rm = s.remove(d);
+    ASSERT_FALSE(rm);
+    EXPECT_EQ(rm.error().code, Errc::Conflict);
+    EXPECT_NE(rm.error().msg.find("held by registry"), std::string::npos) << rm.error().msg;
+    EXPECT_TRUE(s.exists(d));
+    EXPECT_FALSE(s.hold(d, "../x"));
+    ASSERT_TRUE(s.release(d, "registry"));
+    ASSERT_TRUE(s.release(d, "registry"));  // idempotent
+    EXPECT_FALSE(s.held(d));
+    EXPECT_TRUE(s.remove(d));
+    // A hold may come before the blob (a registry links it, then commits it).
+    Digest later = digest_of("later");
+    ASSERT_TRUE(s.hold(later, "registry"));
+    EXPECT_TRUE(s.held(later));
+    auto check = s.check(false);
+    ASSERT_TRUE(check);
+    EXPECT_TRUE(check->clean());  // holds are not strays of content/
+}
+
 TEST_F(ContentStoreTest, CheckFindsAndRepairsCorruption) {
     auto s = open_store(std::chrono::seconds(0));
     auto good = s.put("good");

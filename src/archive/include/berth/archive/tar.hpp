@@ -52,6 +52,11 @@ struct ApplyOptions {
     /// A failing lsetxattr (e.g. user.* on a filesystem without them) is an error when set;
     /// otherwise it is counted in ApplyStats::xattr_failures.
     bool strict_xattrs = false;
+    /// Start the disk writes of large files while the layer is still being unpacked
+    /// (sync_file_range(SYNC_FILE_RANGE_WRITE), which does not wait), so that a syncfs() at the
+    /// end (the durable layer store) finds little left to write. Small files are left to the
+    /// syncfs, which batches them better than one write-out each.
+    bool start_writeback = false;
 };
 
 /// What apply_layer() did.

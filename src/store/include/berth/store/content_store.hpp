@@ -4,6 +4,10 @@
 // Layout under the store's root:
 //   <root>/content/sha256/<hex>   committed blobs, mode 0444, content always matches the name
 //   <root>/content/sha512/<hex>   the same for sha512 digests (only blobs pushed to a registry)
+//   <root>/content-holds/<holder>/<alg>/<hex>
+//                                 empty files: another user of a shared store (the registry
+//                                 server inside berthd, holder "registry") still references the
+//                                 blob, so remove() leaves it in place
 //   <root>/ingest/<random>        blobs being written; never visible under a digest
 //
 // A blob reaches its digest path only through ContentWriter::commit(): the bytes are hashed as
@@ -149,8 +153,20 @@ public:
     /// True if a blob is committed under `d`.
     [[nodiscard]] bool exists(const Digest& d) const noexcept;
 
-    /// Deletes a blob. NotFound if absent.
+    /// Deletes a blob. NotFound if absent; Conflict ("content X is held by <holder>") if a
+    /// holder still references it (see hold()), in which case nothing is deleted.
     [[nodiscard]] Result<void> remove(const Digest& d) const;
+
+    /// Marks `d` as referenced by `holder` (a name such as "registry"), for stores shared by
+    /// several users: the image service and a registry over the same root each delete only what
+    /// nobody else holds. Idempotent; the blob need not exist yet.
+    [[nodiscard]] Result<void> hold(const Digest& d, std::string_view holder) const;
+
+    /// Drops `holder`'s mark on `d`. Idempotent.
+    [[nodiscard]] Result<void> release(const Digest& d, std::string_view holder) const;
+
+    /// True if any holder marks `d`.
+    [[nodiscard]] bool held(const Digest& d) const noexcept;
 
     /// Every committed blob, sorted by digest. Entries that are no valid digest are skipped
     /// (check() reports them).
