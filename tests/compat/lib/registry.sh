@@ -36,7 +36,13 @@ compat_registry_start() {
     local kind=$1 name=$2 work=$3 htpasswd=${4:-} port dir log
     dir="$work/registry-$name"
     mkdir -p "$dir/storage"
-    [[ -n "${COMPAT_PID:-}" ]] && nsenter -t "$COMPAT_PID" -n -- ip link set lo up
+    # In the daemon's network namespace: nsenter execs the registry (no fork for -n alone), so
+    # REG_PID is the registry's own PID and the cleanup's kill reaches it.
+    local net=()
+    if [[ -n "${COMPAT_PID:-}" ]]; then
+        nsenter -t "$COMPAT_PID" -n -- ip link set lo up
+        net=(nsenter -t "$COMPAT_PID" -n --)
+    fi
     log="$dir/log"
     case "$kind" in
     distribution)
@@ -54,7 +60,7 @@ compat_registry_start() {
                 echo "  htpasswd: {realm: compat, path: $htpasswd}"
             fi
         } >"$dir/config.yml"
-        compat__in_net docker-registry serve "$dir/config.yml" >"$log" 2>&1 &
+        "${net[@]}" docker-registry serve "$dir/config.yml" >"$log" 2>&1 &
         REG_PID=$!
         REG_ADDR=127.0.0.1:$port
         ;;
@@ -62,7 +68,7 @@ compat_registry_start() {
         local bin=${BERTH_COMPAT_REGISTRY:-$COMPAT_REPO/build/bin/berth-registry} args=()
         [[ -x "$bin" ]] || { echo "berth-registry not built ($bin)" >&2; return 1; }
         [[ -n "$htpasswd" ]] && args+=(--htpasswd "$htpasswd")
-        compat__in_net "$bin" serve --listen 127.0.0.1:0 --data-root "$dir/storage" "${args[@]}" \
+        "${net[@]}" "$bin" serve --listen 127.0.0.1:0 --data-root "$dir/storage" "${args[@]}" \
             >"$dir/addr" 2>"$log" &
         REG_PID=$!
         local i
