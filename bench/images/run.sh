@@ -109,7 +109,8 @@ if [[ ! -x "$berth_bin" && -n "$docker" ]]; then
 fi
 if [[ -x "$berthd_bin" && -x "$berth_client" ]]; then
     if compat_daemon_start berthd; then
-        sleep 1
+        sleep 4   # idle after start: berthd drops its start-up code pages 3 s after it
+                  # starts serving (common/resident.hpp)
         pid[berth]=$COMPAT_PID root[berth]=$COMPAT_DATA_ROOT
         cli[berth]="$berth_client -H $COMPAT_HOST"
         rss_start[berth]=$(compat_rss_kib "$COMPAT_PID")
@@ -126,7 +127,7 @@ if ((with_dockerd)); then
     elif [[ ! -x "${BERTH_COMPAT_DOCKERD:-/usr/sbin/dockerd}" ]]; then
         echo "bench: dockerd missing (apt-get install --no-install-recommends docker.io): skipped"
     elif compat_daemon_start dockerd; then
-        sleep 1
+        sleep 4
         pid[dockerd]=$COMPAT_PID root[dockerd]=$COMPAT_DATA_ROOT
         cli[dockerd]="$docker -H $COMPAT_HOST"
         sides+=(dockerd)

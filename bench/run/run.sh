@@ -165,7 +165,7 @@ elif BERTH_COMPAT_BERTHD=$berthd_bin compat_daemon_start berthd; then
     pid[berth]=$COMPAT_PID dir[berth]=$COMPAT_DIR
     export BERTH_HOST=$COMPAT_HOST   # what `berth` talks to, as a user would set it
     cli[berth]=$berth_bin
-    sleep 1
+    sleep 4   # idle: see the quiet 4 s below
     rss_start[berth]=$(compat_rss_kib "$COMPAT_PID")
     if ${cli[berth]} import "$tmp/rootfs.tar" busybox:latest >/dev/null; then
         cmd_true[berth]="$berth_bin run --rm busybox true"

@@ -98,13 +98,17 @@ struct Server::Impl {
         // the requests ran. Only at the last connection, so a busy daemon does not pay for it.
         if (!last) return;
         ::malloc_trim(0);
-        net::post(io, [this] {
-            idle_timer.expires_after(kIdleDrop);
-            idle_timer.async_wait([this](const boost::system::error_code& ec) {
-                if (ec) return;  // re-armed by a later close, or stopping
-                std::lock_guard lk(mu);
-                if (threads == 0 && !stopping) drop_clean_file_pages();
-            });
+        net::post(io, [this] { arm_idle_drop(); });
+    }
+
+    /// On the io thread: kIdleDrop from now, if no connection is open then, drop the clean
+    /// code pages (re-arming cancels the previous wait).
+    void arm_idle_drop() {
+        idle_timer.expires_after(kIdleDrop);
+        idle_timer.async_wait([this](const boost::system::error_code& ec) {
+            if (ec) return;  // re-armed by a later close, or stopping
+            std::lock_guard lk(mu);
+            if (threads == 0 && !stopping) drop_clean_file_pages();
         });
     }
 
@@ -147,6 +151,9 @@ Result<void> Server::listen() {
 
 void Server::run() {
     for (auto& a : impl_->acceptors) impl_->accept_next(*a);
+    // Start-up (loading the stores, libcurl and what it loads) touched code an idle daemon
+    // never runs again: a daemon nobody talks to goes idle too.
+    impl_->arm_idle_drop();
     impl_->io.run();
     for (auto& a : impl_->acceptors) {
         boost::system::error_code ec;

@@ -550,17 +550,20 @@ TEST_F(RegistryRoutesTest, BerthCliPullPushLoginLogout) {
 
 // `berth registry serve` runs berth-registry (next to berth, else on PATH) with every argument.
 TEST_F(RegistryRoutesTest, BerthRegistryServeRunsTheRegistryProgram) {
-    std::string bin = std::filesystem::path(BERTH_CLI_BINARY).parent_path().string();
-    if (std::filesystem::exists(bin + "/berth-registry")) GTEST_SKIP() << "a real one is there";
-    auto [rc, out] = shell("PATH=/nonexistent " BERTH_CLI_BINARY " registry serve --listen x");
+    // A copy of the CLI alone in a directory: no berth-registry next to it (the build has one
+    // next to the original), so only PATH can provide it.
+    std::string alone = dir_ + "/alone";
+    std::filesystem::create_directories(alone);
+    std::filesystem::copy_file(BERTH_CLI_BINARY, alone + "/berth");
+    std::string cli = alone + "/berth";
+    auto [rc, out] = shell("PATH=/nonexistent " + cli + " registry serve --listen x");
     EXPECT_EQ(rc, 1);
     EXPECT_NE(out.find("cannot run berth-registry"), std::string::npos) << out;
     std::string fake = dir_ + "/bin";
     std::filesystem::create_directories(fake);
     std::ofstream(fake + "/berth-registry") << "#!/bin/sh\necho \"$@\"\n";
     ::chmod((fake + "/berth-registry").c_str(), 0755);
-    std::tie(rc, out) = shell("PATH=" + fake +
-                              ":/usr/bin:/bin " BERTH_CLI_BINARY
+    std::tie(rc, out) = shell("PATH=" + fake + ":/usr/bin:/bin " + cli +
                               " registry serve --listen 127.0.0.1:5000 --data-root /d --help");
     EXPECT_EQ(rc, 0) << out;
     EXPECT_EQ(out, "serve --listen 127.0.0.1:5000 --data-root /d --help\n");
