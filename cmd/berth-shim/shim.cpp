@@ -592,17 +592,14 @@ int Shim::run() {
         return 1;
     }
     ready({{"pid", init_->child.pid()}});
-    // Creating the container parsed its spec and compiled seccomp: give that memory back, and
-    // the code that did it, the shim lives as long as the container (its RSS is the
-    // per-container overhead).
-    ::malloc_trim(0);
-    drop_clean_file_pages();
-
-    // After a burst of work (output, attaches, execs) the code it ran is dropped again once
-    // the loop has been idle for a while, so an idle container costs what an idle loop needs.
+    // Creating the container parsed its spec and compiled seccomp, and an active container runs
+    // the log and attach paths: once the loop has been idle for a while, give back the memory
+    // and the code pages that work used (the shim lives as long as its container; its RSS is
+    // the per-container overhead). Not at once: reading /proc/self/smaps takes a millisecond or
+    // two, which a container that exits at once (`run --rm ... true`) would wait for.
     constexpr int kIdleDropMs = 2000;
-    bool active = false;  // events handled since the last drop
-    int64_t last_event_ns = 0;
+    bool active = true;  // work done since the last drop (creating the container, to begin with)
+    int64_t last_event_ns = now_unix_nanos();
 
     struct epoll_event events[32];
     for (;;) {
