@@ -35,6 +35,8 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$here/../../scripts/common.sh"
 # shellcheck source=SCRIPTDIR/../../tests/compat/lib/daemon.sh
 source "$BERTH_REPO/tests/compat/lib/daemon.sh"
+# shellcheck source=SCRIPTDIR/../lib/datasets.sh
+source "$here/../lib/datasets.sh"
 
 runs=${BENCH_RUNS:-3}
 warmup=${BENCH_WARMUP:-1}
@@ -66,33 +68,7 @@ compat_daemon_init
 [[ -n "$data_dir" ]] || data_dir=$tmp/data
 mkdir -p "$data_dir"
 big=$data_dir/big.tar small=$data_dir/small.tar
-if [[ ! -s "$big" ]]; then
-    echo "bench: making $big (one 200 MiB file of random data)"
-    mkdir -p "$tmp/mk"
-    head -c 200M /dev/urandom >"$tmp/mk/random.bin"
-    tar -C "$tmp/mk" --numeric-owner --owner=0 --group=0 -cf "$big.tmp" random.bin
-    mv "$big.tmp" "$big"
-    rm -rf "$tmp/mk"
-fi
-if [[ ! -s "$small" ]]; then
-    echo "bench: making $small (20,000 files of 1-4 KiB in 200 directories)"
-    # Written straight into the tar: no 20,000 files to create on disk just to pack them.
-    /usr/bin/python3 - "$small.tmp" <<'PY'
-import io, os, random, sys, tarfile
-rnd = random.Random(20000)
-with tarfile.open(sys.argv[1], 'w', format=tarfile.GNU_FORMAT) as t:
-    for d in range(200):
-        ti = tarfile.TarInfo(f'd{d:03d}')
-        ti.type, ti.mode, ti.mtime = tarfile.DIRTYPE, 0o755, 946684800
-        t.addfile(ti)
-        for f in range(100):
-            n = rnd.randint(1024, 4096)
-            ti = tarfile.TarInfo(f'd{d:03d}/f{f:03d}')
-            ti.size, ti.mode, ti.mtime = n, 0o644, 946684800
-            t.addfile(ti, io.BytesIO(os.urandom(n)))
-PY
-    mv "$small.tmp" "$small"
-fi
+bench_make_datasets "$data_dir" "$tmp"
 cat "$big" "$small" >/dev/null   # into the page cache, for every contender alike
 
 # --- daemons -------------------------------------------------------------------------------

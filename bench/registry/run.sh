@@ -28,6 +28,8 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$here/../../scripts/common.sh"
 # shellcheck source=SCRIPTDIR/../../tests/compat/lib/daemon.sh
 source "$BERTH_REPO/tests/compat/lib/daemon.sh"
+# shellcheck source=SCRIPTDIR/../lib/datasets.sh
+source "$here/../lib/datasets.sh"
 # shellcheck source=SCRIPTDIR/../../tests/compat/lib/registry.sh
 source "$BERTH_REPO/tests/compat/lib/registry.sh"
 
@@ -60,32 +62,7 @@ compat_daemon_init
 [[ -n "$data_dir" ]] || data_dir=$tmp/data
 mkdir -p "$data_dir"
 big=$data_dir/big.tar small=$data_dir/small.tar
-if [[ ! -s "$big" ]]; then
-    echo "bench: making $big (one 200 MiB file of random data)"
-    mkdir -p "$tmp/mk"
-    head -c 200M /dev/urandom >"$tmp/mk/random.bin"
-    tar -C "$tmp/mk" --numeric-owner --owner=0 --group=0 -cf "$big.tmp" random.bin
-    mv "$big.tmp" "$big"
-    rm -rf "$tmp/mk"
-fi
-if [[ ! -s "$small" ]]; then
-    echo "bench: making $small (20,000 files of 1-4 KiB in 200 directories)"
-    /usr/bin/python3 - "$small.tmp" <<'PY'
-import io, os, random, sys, tarfile
-rnd = random.Random(20000)
-with tarfile.open(sys.argv[1], 'w', format=tarfile.GNU_FORMAT) as t:
-    for d in range(200):
-        ti = tarfile.TarInfo(f'd{d:03d}')
-        ti.type, ti.mode, ti.mtime = tarfile.DIRTYPE, 0o755, 946684800
-        t.addfile(ti)
-        for f in range(100):
-            n = rnd.randint(1024, 4096)
-            ti = tarfile.TarInfo(f'd{d:03d}/f{f:03d}')
-            ti.size, ti.mode, ti.mtime = n, 0o644, 946684800
-            t.addfile(ti, io.BytesIO(os.urandom(n)))
-PY
-    mv "$small.tmp" "$small"
-fi
+bench_make_datasets "$data_dir" "$tmp"
 # oci_layout <tar> <dir>: a one-layer OCI image layout whose layer is the tar itself.
 oci_layout() {
     local tarf=$1 dir=$2 diff size cfg cfgd mf mfd

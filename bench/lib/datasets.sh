@@ -1,0 +1,40 @@
+# shellcheck shell=bash
+# The two one-layer data sets of bench/images and bench/registry, as root filesystem tars:
+#   big.tar    one 200 MiB file of random data (head -c from /dev/urandom);
+#   small.tar  20,000 files of 1-4 KiB in 200 directories.
+#
+#   bench_make_datasets <dir> <scratch-dir>   makes whichever of the two is missing in <dir>
+#                                             (so a kept --data directory is reused)
+
+bench_make_datasets() {
+    local dir=$1 scratch=$2
+    local big=$dir/big.tar small=$dir/small.tar
+    mkdir -p "$dir"
+    if [[ ! -s "$big" ]]; then
+        echo "bench: making $big (one 200 MiB file of random data)"
+        mkdir -p "$scratch/mk"
+        head -c 200M /dev/urandom >"$scratch/mk/random.bin"
+        tar -C "$scratch/mk" --numeric-owner --owner=0 --group=0 -cf "$big.tmp" random.bin
+        mv "$big.tmp" "$big"
+        rm -rf "$scratch/mk"
+    fi
+    if [[ ! -s "$small" ]]; then
+        echo "bench: making $small (20,000 files of 1-4 KiB in 200 directories)"
+        # Written straight into the tar: no 20,000 files to create on disk just to pack them.
+        /usr/bin/python3 - "$small.tmp" <<'PY'
+import io, os, random, sys, tarfile
+rnd = random.Random(20000)
+with tarfile.open(sys.argv[1], 'w', format=tarfile.GNU_FORMAT) as t:
+    for d in range(200):
+        ti = tarfile.TarInfo(f'd{d:03d}')
+        ti.type, ti.mode, ti.mtime = tarfile.DIRTYPE, 0o755, 946684800
+        t.addfile(ti)
+        for f in range(100):
+            n = rnd.randint(1024, 4096)
+            ti = tarfile.TarInfo(f'd{d:03d}/f{f:03d}')
+            ti.size, ti.mode, ti.mtime = n, 0o644, 946684800
+            t.addfile(ti, io.BytesIO(os.urandom(n)))
+PY
+        mv "$small.tmp" "$small"
+    fi
+}
