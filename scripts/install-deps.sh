@@ -41,6 +41,22 @@ fi
 # whoever else uses the machine.
 ((${#missing[@]})) && [[ "${1:-}" != --force ]] || missing=("${packages[@]}")
 echo "install-deps: installing ${missing[*]}"
+# Some of these packages come with a system service that their install would start:
+# docker-registry listens on :5000, containerd on its socket. Berth's tests and benchmarks start
+# private instances of their own, so no service is started here (Debian's policy-rc.d
+# convention: exit 101 = "not allowed"), unless the machine already has a policy of its own.
+policy=/usr/sbin/policy-rc.d
+made_policy=0
+if [[ ! -e "$policy" ]]; then
+    printf '#!/bin/sh\n# install-deps.sh: no service starts while it installs packages\nexit 101\n' >"$policy"
+    chmod 0755 "$policy"
+    made_policy=1
+    trap 'rm -f "$policy"' EXIT
+fi
 apt-get update -q </dev/null
 apt-get install -y -q --no-install-recommends "${missing[@]}" </dev/null
+if ((made_policy)); then
+    rm -f "$policy"
+    trap - EXIT
+fi
 echo "install-deps: done (${#packages[@]} packages present)"
