@@ -72,12 +72,12 @@ std::optional<std::string> Daemon::image_user(const Digest& image_id) const {
     return containers_ ? containers_->image_user(image_id.string()) : std::nullopt;
 }
 
-void Daemon::image_event(const image::Image& img, std::string_view name,
-                         std::string_view action) {
+void Daemon::image_event(const image::Image& img, std::string_view name, std::string_view action,
+                         std::string_view actor) {
     Event e;
     e.type = "image";
     e.action = std::string(action);
-    e.actor_id = img.record.id.string();
+    e.actor_id = actor.empty() ? img.record.id.string() : std::string(actor);
     // moby's LogImageEvent: the image's labels plus "name".
     e.attributes = img.config.config.labels;
     e.attributes["name"] = std::string(name);

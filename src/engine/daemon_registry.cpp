@@ -51,6 +51,12 @@ Error translate_pull_error(Error e, const image::Reference& ref) {
 
 }  // namespace
 
+void Daemon::reference_event(const image::Image& img, const image::Reference& ref,
+                             std::string_view action) {
+    // moby's LogImageEvent(ref, ref, action): the reference is both the actor and "name".
+    image_event(img, ref.familiar_string(), action, ref.familiar_string());
+}
+
 registry::ClientOptions Daemon::registry_options(const registry::AuthConfig& auth) const {
     registry::ClientOptions o;
     o.auth = auth;
@@ -73,14 +79,7 @@ Result<registry::PullResult> Daemon::pull_image(std::string_view name, std::stri
     opts.progress = progress;
     auto res = registry::pull(*images_, *repo, ref, opts);
     if (!res) return Unexpected(translate_pull_error(std::move(res).error(), ref));
-    // moby's LogImageEvent(ref, ref, "pull"): the reference is both the actor and "name".
-    Event e;
-    e.type = "image";
-    e.action = "pull";
-    e.actor_id = ref.familiar_string();
-    e.attributes = res->image.config.config.labels;
-    e.attributes["name"] = ref.familiar_string();
-    events_.publish(std::move(e));
+    reference_event(res->image, ref, "pull");
     return res;
 }
 
@@ -102,13 +101,7 @@ Result<registry::PushResult> Daemon::push_image(std::string_view name,
     registry::PushOptions opts;
     opts.progress = progress;
     auto res = BERTH_TRY(registry::push(*images_, *repo, ref, opts));
-    Event e;
-    e.type = "image";
-    e.action = "push";
-    e.actor_id = ref.familiar_string();
-    e.attributes = img->config.config.labels;
-    e.attributes["name"] = ref.familiar_string();
-    events_.publish(std::move(e));
+    reference_event(*img, ref, "push");
     return res;
 }
 

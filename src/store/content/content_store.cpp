@@ -249,20 +249,21 @@ Result<void> ContentStore::release(const Digest& d, std::string_view holder) con
     return {};
 }
 
-bool ContentStore::held(const Digest& d) const noexcept {
+std::optional<std::string> ContentStore::holder_of(const Digest& d) const {
     auto holders = list_dir(holds_dir(root_));
-    if (!holders) return false;
+    if (!holders) return std::nullopt;
     for (const auto& h : *holders)
-        if (path_exists(hold_path(root_, h, d))) return true;
-    return false;
+        if (path_exists(hold_path(root_, h, d))) return h;
+    return std::nullopt;
+}
+
+bool ContentStore::held(const Digest& d) const noexcept {
+    return holder_of(d).has_value();
 }
 
 Result<void> ContentStore::remove(const Digest& d) const {
-    if (auto holders = list_dir(holds_dir(root_)); holders) {
-        for (const auto& h : *holders)
-            if (path_exists(hold_path(root_, h, d)))
-                return make_error(Errc::Conflict, "content {} is held by {}", d.string(), h);
-    }
+    if (auto h = holder_of(d))
+        return make_error(Errc::Conflict, "content {} is held by {}", d.string(), *h);
     if (::unlink(blob_path(d).c_str()) < 0) {
         if (errno == ENOENT) return Unexpected(not_found(d));
         return BERTH_SYS_ERROR("remove content {}", d.string());

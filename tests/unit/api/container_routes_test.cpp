@@ -25,6 +25,7 @@
 #include "fake_backends.hpp"
 #include "fake_container_backend.hpp"
 #include "test_client.hpp"
+#include "test_server.hpp"
 
 namespace berth::api {
 namespace {
@@ -39,27 +40,19 @@ const std::string kJson = "Content-Type: application/json\r\n";
 class ContainerRoutesTest : public ::testing::Test {
 protected:
     void SetUp() override {
-        char tmpl[] = "/tmp/berth-test-croutes-XXXXXX";
-        ASSERT_NE(::mkdtemp(tmpl), nullptr);
-        dir_ = tmpl;
-        sock_ = dir_ + "/berth.sock";
-        ServerOptions o;
-        o.hosts = {"unix://" + sock_};
-        server_ = std::make_unique<Server>(o);
-        register_ping_routes(server_->router());
-        register_system_routes(server_->router(), system_);
-        register_container_routes(server_->router(), fake_);
-        auto r = server_->listen();
+        auto r = server_.start("/tmp/berth-test-croutes-XXXXXX", [&](Router& rt) {
+            register_ping_routes(rt);
+            register_system_routes(rt, system_);
+            register_container_routes(rt, fake_);
+        });
         ASSERT_TRUE(r) << r.error().what();
-        thread_ = std::thread([this] { server_->run(); });
+        dir_ = server_.dir();
+        sock_ = server_.sock();
     }
 
     void TearDown() override {
         fake_.release();
-        if (server_) server_->stop();
-        if (thread_.joinable()) thread_.join();
-        server_.reset();
-        std::filesystem::remove_all(dir_);
+        server_.stop();
     }
 
     HttpResponse req(const std::string& method, const std::string& target,
@@ -70,20 +63,13 @@ protected:
 
     static json body_json(const HttpResponse& r) { return json::parse(r.body); }
 
-    static std::string message(const HttpResponse& r) {
-        try {
-            return json::parse(r.body).value("message", "");
-        } catch (...) {
-            return "<not json: " + r.body + ">";
-        }
-    }
+    static std::string message(const HttpResponse& r) { return test::error_message(r); }
 
     std::string dir_;
     std::string sock_;
     test::FakeSystemBackend system_;
     FakeContainerBackend fake_;
-    std::unique_ptr<Server> server_;
-    std::thread thread_;
+    test::TestServer server_;  // last: stopped before the backends go
 };
 
 // ---------------------------------------------------------------- create

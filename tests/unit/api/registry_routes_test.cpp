@@ -24,6 +24,7 @@
 #include "berth/common/base64.hpp"
 #include "fake_backends.hpp"
 #include "test_client.hpp"
+#include "test_server.hpp"
 
 namespace berth::api {
 namespace {
@@ -111,26 +112,18 @@ public:
 class RegistryRoutesTest : public ::testing::Test {
 protected:
     void SetUp() override {
-        char tmpl[] = "/tmp/berth-test-regroutes-XXXXXX";
-        ASSERT_NE(::mkdtemp(tmpl), nullptr);
-        dir_ = tmpl;
-        sock_ = dir_ + "/berth.sock";
-        ServerOptions o;
-        o.hosts = {"unix://" + sock_};
-        server_ = std::make_unique<Server>(o);
-        register_ping_routes(server_->router());
-        register_system_routes(server_->router(), system_);
-        register_image_routes(server_->router(), fake_);
-        auto r = server_->listen();
+        auto r = server_.start("/tmp/berth-test-regroutes-XXXXXX", [&](Router& rt) {
+            register_ping_routes(rt);
+            register_system_routes(rt, system_);
+            register_image_routes(rt, fake_);
+        });
         ASSERT_TRUE(r) << r.error().what();
-        thread_ = std::thread([this] { server_->run(); });
+        dir_ = server_.dir();
+        sock_ = server_.sock();
     }
 
     void TearDown() override {
-        if (server_) server_->stop();
-        if (thread_.joinable()) thread_.join();
-        server_.reset();
-        std::filesystem::remove_all(dir_);
+        server_.stop();
     }
 
     HttpResponse req(const std::string& method, const std::string& target,
@@ -148,20 +141,13 @@ protected:
         return out;
     }
 
-    static std::string message(const HttpResponse& r) {
-        try {
-            return json::parse(r.body).value("message", "");
-        } catch (...) {
-            return "<not json: " + r.body + ">";
-        }
-    }
+    static std::string message(const HttpResponse& r) { return test::error_message(r); }
 
     std::string dir_;
     std::string sock_;
     test::FakeSystemBackend system_;
     FakeRegistryBackend fake_;
-    std::unique_ptr<Server> server_;
-    std::thread thread_;
+    test::TestServer server_;  // last: stopped before the backends go
 };
 
 // ---------------------------------------------------------------- pull

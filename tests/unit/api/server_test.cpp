@@ -24,6 +24,7 @@
 #include "berth/common/time.hpp"
 #include "fake_backends.hpp"
 #include "test_client.hpp"
+#include "test_server.hpp"
 
 namespace berth::api {
 namespace {
@@ -83,28 +84,20 @@ void add_test_routes(Router& r, std::atomic<bool>& release) {
 class ApiServerTest : public ::testing::Test {
 protected:
     void SetUp() override {
-        char tmpl[] = "/tmp/berth-test-api-XXXXXX";
-        ASSERT_NE(::mkdtemp(tmpl), nullptr);
-        dir_ = tmpl;
-        sock_ = dir_ + "/run/berth.sock";  // run/ does not exist: listen() creates it
-        ServerOptions o;
-        o.hosts = {"unix://" + sock_};
-        server_ = std::make_unique<Server>(o);
-        register_ping_routes(server_->router());
-        register_system_routes(server_->router(), system_);
-        register_image_routes(server_->router(), images_);
-        add_test_routes(server_->router(), release_);
-        auto r = server_->listen();
+        auto r = server_.start("/tmp/berth-test-api-XXXXXX", [&](Router& rt) {
+            register_ping_routes(rt);
+            register_system_routes(rt, system_);
+            register_image_routes(rt, images_);
+            add_test_routes(rt, release_);
+        }, "run/berth.sock");
         ASSERT_TRUE(r) << r.error().what();
-        thread_ = std::thread([this] { server_->run(); });
+        dir_ = server_.dir();
+        sock_ = server_.sock();
     }
 
     void TearDown() override {
         release_ = true;
-        if (server_) server_->stop();
-        if (thread_.joinable()) thread_.join();
-        server_.reset();
-        std::filesystem::remove_all(dir_);
+        server_.stop();
     }
 
     void expect_standard_headers(const HttpResponse& r) {
@@ -121,8 +114,7 @@ protected:
     test::FakeSystemBackend system_;
     test::FakeImageBackend images_;
     std::atomic<bool> release_{false};
-    std::unique_ptr<Server> server_;
-    std::thread thread_;
+    test::TestServer server_;  // last: stopped before the backends go
 };
 
 TEST_F(ApiServerTest, PingGetAndHeadOnOneConnection) {
@@ -630,8 +622,7 @@ TEST_F(ApiServerTest, StopEndsOpenStreams) {
     TestClient c(sock_);
     c.send_request("GET", "/events");
     ASSERT_EQ(c.read_head().status, 200);
-    server_->stop();
-    thread_.join();  // run() returns although a stream was open
+    server_.stop();  // joins the server's thread: run() returns although a stream was open
     EXPECT_EQ(system_.live_subscriptions(), 0);
     EXPECT_FALSE(std::filesystem::exists(sock_));
 }

@@ -87,7 +87,13 @@ private:
         : cfg_(std::move(cfg)), id_(std::move(id)), images_(std::move(images)) {}
     /// What rmi and prune ask before deleting an image.
     [[nodiscard]] std::optional<std::string> image_user(const Digest& image_id) const;
-    void image_event(const image::Image& img, std::string_view name, std::string_view action);
+    /// Publishes an image event with the image's labels and "name"; the actor is the image ID
+    /// unless `actor` says otherwise.
+    void image_event(const image::Image& img, std::string_view name, std::string_view action,
+                     std::string_view actor = {});
+    /// pull and push: moby's events name the reference as the actor.
+    void reference_event(const image::Image& img, const image::Reference& ref,
+                         std::string_view action);
     /// The registry client's options for this daemon, with `auth` as the credentials.
     [[nodiscard]] registry::ClientOptions registry_options(const registry::AuthConfig& auth) const;
     /// moby's events for what a removal deleted (daemon/images/image_delete.go): "untag" per

@@ -190,6 +190,8 @@ private:
         : root_(std::move(root)), opts_(opts) {}
     Result<void> check_blob_dir(const std::string& dir, std::string_view algorithm, bool repair,
                                 CheckReport& rep) const;
+    /// The first holder marking `d` (hold()), if any.
+    std::optional<std::string> holder_of(const Digest& d) const;
     std::string root_;
     ContentStoreOptions opts_;
 };
