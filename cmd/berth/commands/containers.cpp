@@ -44,6 +44,16 @@ void print_err(const std::string& s) {
     std::fprintf(stderr, "%s\n", s.c_str());
 }
 
+// --since / --until of logs and events: the API's timestamps, both relative to one "now".
+Result<void> add_time_window(Request& req, const std::string& since, const std::string& until) {
+    int64_t now = now_unix_nanos();
+    for (const auto& [key, value] : {std::pair{"since", &since}, std::pair{"until", &until}}) {
+        if (value->empty()) continue;
+        req.query.emplace_back(key, BERTH_TRY(api_timestamp(*value, now)));
+    }
+    return {};
+}
+
 Result<json> filters_json(const std::vector<std::string>& specs) {
     json f = json::object();
     for (const auto& kv : specs) {
@@ -306,17 +316,7 @@ void add_logs(CLI::App* parent, Context& ctx) {
         Request req;
         req.path = "/containers/" + o->container + "/logs";
         req.query = {{"stdout", "1"}, {"stderr", "1"}};
-        int64_t now = now_unix_nanos();
-        if (!o->since.empty()) {
-            auto s = api_timestamp(o->since, now);
-            if (!s) return fail(ctx, s.error());
-            req.query.emplace_back("since", *s);
-        }
-        if (!o->until.empty()) {
-            auto s = api_timestamp(o->until, now);
-            if (!s) return fail(ctx, s.error());
-            req.query.emplace_back("until", *s);
-        }
+        if (auto w = add_time_window(req, o->since, o->until); !w) return fail(ctx, w.error());
         if (o->timestamps) req.query.emplace_back("timestamps", "1");
         if (o->details) req.query.emplace_back("details", "1");
         if (o->follow) req.query.emplace_back("follow", "1");
@@ -627,17 +627,7 @@ void add_events(CLI::App* parent, const std::string& name, Context& ctx) {
         if (!client) return fail(ctx, client.error());
         Request req;
         req.path = "/events";
-        int64_t now = now_unix_nanos();
-        if (!o->since.empty()) {
-            auto s = api_timestamp(o->since, now);
-            if (!s) return fail(ctx, s.error());
-            req.query.emplace_back("since", *s);
-        }
-        if (!o->until.empty()) {
-            auto s = api_timestamp(o->until, now);
-            if (!s) return fail(ctx, s.error());
-            req.query.emplace_back("until", *s);
-        }
+        if (auto w = add_time_window(req, o->since, o->until); !w) return fail(ctx, w.error());
         if (!f->empty()) req.query.emplace_back("filters", f->dump());
         auto r = (*client)->call_json_lines(req, [&](const json& ev) -> Result<void> {
             std::string line;
