@@ -151,6 +151,16 @@ Result<void> Shim::setup_loop() {
     watch(signal_fd_.get(), EPOLLIN, [this](uint32_t) { on_signal(); });
     listen_ = BERTH_TRY(listen_seqpacket(paths_.socket()));
     watch(listen_.get(), EPOLLIN, [this](uint32_t) { on_control_listen(); });
+    if (cfg_.monitor_fd >= 0) {
+        // berthd's monitor connection, inherited: a control connection that asked for events.
+        int fd = cfg_.monitor_fd;
+        int fl = ::fcntl(fd, F_GETFL);
+        if (fl < 0 || ::fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 || ::fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
+            return BERTH_SYS_ERROR("set up the inherited monitor connection (fd {})", fd);
+        controls_.emplace(fd, UniqueFd(fd));
+        watch(fd, EPOLLIN, [this, fd](uint32_t) { on_control(fd); });
+        monitors_.push_back(fd);
+    }
     return {};
 }
 

@@ -8,6 +8,7 @@
 #include <spawn.h>
 #include <sys/epoll.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -294,7 +295,10 @@ Result<void> ContainerService::start_locked(Entry& e) {
         cfg.stdin_once = e.c.config.stdin_once;
         pending = std::move(e.pending);
     }
-    // Inherited descriptors: 0 /dev/null, 1 the ready pipe, 2 shim.log, then two per attach.
+    // Inherited descriptors: 0 /dev/null, 1 the ready pipe, 2 shim.log, two per attach, then
+    // the shim's end of our monitor connection (made here rather than connected after the
+    // start: a container that exits at once would otherwise exit before we listen, and we
+    // would only learn of it when the shim is gone, after the runtime's cleanup).
     // Sources are first moved above every target so no dup2 clobbers a later source.
     std::vector<UniqueFd> high;
     auto lift = [&](int fd) -> int {
@@ -305,6 +309,10 @@ Result<void> ContainerService::start_locked(Entry& e) {
     int ready_pipe[2];
     if (::pipe2(ready_pipe, O_CLOEXEC) < 0) return fail(sys_error(errno, "pipe").value());
     UniqueFd ready_r(ready_pipe[0]), ready_w(ready_pipe[1]);
+    int mon_pair[2];
+    if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, mon_pair) < 0)
+        return fail(sys_error(errno, "socketpair for the shim's monitor connection").value());
+    UniqueFd monitor(mon_pair[0]), shim_monitor(mon_pair[1]);
     UniqueFd null_fd(::open("/dev/null", O_RDWR | O_CLOEXEC));
     UniqueFd log_fd(::open(sp.log().c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
     if (!null_fd || !log_fd) return fail(sys_error(errno, "open the shim's stdio").value());
@@ -322,6 +330,8 @@ Result<void> ContainerService::start_locked(Entry& e) {
         posix_spawn_file_actions_adddup2(&fa, lift(p.done.get()), a.done_fd);
         cfg.attaches.push_back(std::move(a));
     }
+    cfg.monitor_fd = next++;
+    posix_spawn_file_actions_adddup2(&fa, lift(shim_monitor.get()), cfg.monitor_fd);
     if (auto w = atomic_write_file(sp.config(), nlohmann::json(cfg).dump(), 0600,
                                    Durability::Volatile);
         !w) {
@@ -344,6 +354,7 @@ Result<void> ContainerService::start_locked(Entry& e) {
     posix_spawnattr_destroy(&attr);
     high.clear();
     ready_w.reset();
+    shim_monitor.reset();  // only the shim holds its end: its exit is our EOF
     pending.clear();  // the shim has its own copies now
     if (rc != 0) return fail(sys_error(rc, "start {}", bin).value());
     auto line = read_ready_line(ready_r.get(), 60000);
@@ -360,7 +371,6 @@ Result<void> ContainerService::start_locked(Entry& e) {
     }
     int init_pid = j.value("pid", 0);
 
-    auto mon = shimproto::connect_seqpacket(sp.socket());
     {
         std::lock_guard lk(e.mu);
         e.c.state.status = RunState::Running;
@@ -379,12 +389,8 @@ Result<void> ContainerService::start_locked(Entry& e) {
     publish(e.c, "start");
     auto self = BERTH_TRY(find(id));
     start_health(self);
-    if (mon && shimproto::send_message(mon->get(), {{"op", "monitor"}})) {
-        watch_shim(self, std::move(*mon));
-    } else {
-        // The container is already gone (it exited at once): exit.json says how.
-        std::thread([this, self] { on_shim_gone(self); }).detach();
-    }
+    // Events the shim sent meanwhile (an exit) wait in the connection.
+    watch_shim(self, std::move(monitor));
     return {};
 }
 

@@ -64,7 +64,8 @@ void to_json(nlohmann::json& j, const ShimConfig& c) {
          {"tty", c.tty},
          {"open_stdin", c.open_stdin},
          {"stdin_once", c.stdin_once},
-         {"attaches", nlohmann::json::array()}};
+         {"attaches", nlohmann::json::array()},
+         {"monitor_fd", c.monitor_fd}};
     for (const auto& a : c.attaches) j["attaches"].push_back(a);
 }
 
@@ -108,6 +109,7 @@ Result<ShimConfig> parse_shim_config(std::string_view text) {
         c.stdin_once = j.value("stdin_once", false);
         if (j.contains("attaches"))
             for (const auto& a : j["attaches"]) c.attaches.push_back(BERTH_TRY(parse_attach_request(a)));
+        c.monitor_fd = j.value("monitor_fd", -1);
         return c;
     });
 }

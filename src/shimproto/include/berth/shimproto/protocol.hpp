@@ -4,7 +4,9 @@
 // Start: berthd writes the container's OCI bundle and <exec-dir>/shim.json (ShimConfig), then
 // posix_spawns `berth-shim <exec-dir>` with fd 1 on a pipe (the ready pipe) and, from fd 3 on,
 // the attach streams that were waiting for the start (a client socket and a done channel
-// each; their numbers are in ShimConfig::attaches). The shim starts the container at once and
+// each; their numbers are in ShimConfig::attaches) and one end of a SOCK_SEQPACKET pair that is
+// a monitor connection from the start (ShimConfig::monitor_fd: an exit that comes before berthd
+// could connect, `run --rm ... true`, is not missed). The shim starts the container at once and
 // writes one line to the ready pipe: {"pid":N} or {"error":"...","code":"NotFound|..."}. The
 // container's output reaches those attaches from its first byte.
 //
@@ -22,7 +24,7 @@
 // before, so berthd's handler can return and the client sees EOF right after.
 //
 // Exit: when the container's init exits the shim drains its output, writes <exec-dir>/exit.json
-// (ExitRecord, atomically) then deletes the runtime's container, sends the exit event and
+// (ExitRecord, atomically), sends the exit event, then deletes the runtime's container and
 // exits. exit.json is the truth a restarted berthd reads when the shim is gone.
 
 #include <cstdint>
@@ -58,6 +60,7 @@ struct ShimConfig {
     bool open_stdin = false;
     bool stdin_once = false;
     std::vector<AttachRequest> attaches;
+    int monitor_fd = -1;  ///< inherited fd: a connection that gets the events ({"op":"monitor"})
 };
 
 /// What the shim records when the container's init exits (exit.json).
