@@ -21,10 +21,15 @@
 #include "berth/logfile/writer.hpp"
 #include "berth/runtime/runtime.hpp"
 #include "containers_impl.hpp"
+#include "deferred_removal.hpp"
 
 namespace berth::engine {
 
 namespace {
+
+// A removed container's directory, renamed to <data-root>/containers/.removing-<id> until its
+// files are gone (load_all() skips dot-names as containers).
+constexpr std::string_view kRemovingPrefix = ".removing-";
 
 bool cgroup_v2_only() {
     auto l = cgroups::detect_layout();
@@ -58,6 +63,7 @@ Result<std::unique_ptr<ContainerService>> ContainerService::open(Paths paths,
     BERTH_TRY(mkdir_all(paths.data_root + "/containers", 0710));
     BERTH_TRY(mkdir_all(paths.exec_root + "/containers", 0711));
     std::unique_ptr<ContainerService> s(new ContainerService(std::move(paths), images, events));
+    s->removal_ = std::make_unique<DeferredRemoval>();
     s->epoll_.reset(::epoll_create1(EPOLL_CLOEXEC));
     if (!s->epoll_) return BERTH_SYS_ERROR("epoll_create1");
     s->wake_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
@@ -89,9 +95,14 @@ Result<void> ContainerService::load_all() {
     DIR* d = ::opendir(dir.c_str());
     if (!d) return BERTH_SYS_ERROR("open {}", dir);
     std::vector<std::string> ids;
-    while (struct dirent* de = ::readdir(d))
-        if (de->d_name[0] != '.') ids.emplace_back(de->d_name);
+    std::vector<std::string> leftovers;  // removed, but the daemon stopped before their files
+    while (struct dirent* de = ::readdir(d)) {
+        std::string_view name = de->d_name;
+        if (name.starts_with(kRemovingPrefix)) leftovers.emplace_back(dir + "/" + de->d_name);
+        else if (name[0] != '.') ids.emplace_back(name);
+    }
     ::closedir(d);
+    for (auto& path : leftovers) removal_->remove(std::move(path));
     for (const auto& id : ids) {
         std::string path = container_dir(id) + "/config.v2.json";
         auto text = read_file(path);
@@ -430,7 +441,9 @@ Result<void> ContainerService::remove_locked(const std::shared_ptr<Entry>& e) {
     }
     unmount_rootfs(*e);
     (void)remove_all(shim_dir(e->c.id));
-    auto r = remove_all(container_dir(e->c.id));
+    // Out of sight at once; its files (the read/write layer: any number) go on removal_'s thread.
+    auto r = removal_->move_and_remove(
+        container_dir(e->c.id), paths_.data_root + "/containers/" + std::string(kRemovingPrefix) + e->c.id);
     if (!r) {
         std::lock_guard lk(e->mu);
         e->c.state.status = RunState::Dead;

@@ -139,6 +139,8 @@ struct AttachRequest {
     std::string detach_keys;
 };
 
+class DeferredRemoval;
+
 class ContainerService {
 public:
     struct Paths {
@@ -276,6 +278,7 @@ private:
     UniqueFd wake_;  ///< eventfd: stop the monitor thread
     std::thread monitor_;
     bool stopping_ = false;
+    std::unique_ptr<DeferredRemoval> removal_;  ///< removed containers' directories
 };
 
 }  // namespace berth::engine

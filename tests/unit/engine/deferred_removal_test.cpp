@@ -1,0 +1,82 @@
+// DeferredRemoval: a tree leaves its place at once and is gone after the worker ran; where it
+// cannot be renamed it is removed on the spot.
+#include "deferred_removal.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <thread>
+
+#include "berth/common/fs.hpp"
+
+namespace berth::engine {
+namespace {
+
+class DeferredRemovalTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        char tmpl[] = "/tmp/berth-test-deferred.XXXXXX";
+        ASSERT_NE(::mkdtemp(tmpl), nullptr);
+        root_ = tmpl;
+    }
+    void TearDown() override { (void)remove_all(root_); }
+
+    // root_/name with a few files and a subdirectory.
+    std::string make_tree(const std::string& name) {
+        std::string d = root_ + "/" + name;
+        EXPECT_TRUE(mkdir_all(d + "/upper/etc", 0755));
+        for (const char* f : {"/hosts", "/config.v2.json", "/upper/etc/passwd"})
+            EXPECT_TRUE(atomic_write_file(d + f, "x", 0644, Durability::Volatile));
+        return d;
+    }
+
+    std::string root_;
+};
+
+bool gone_within(const std::string& path, std::chrono::milliseconds limit) {
+    auto until = std::chrono::steady_clock::now() + limit;
+    while (path_exists(path)) {
+        if (std::chrono::steady_clock::now() > until) return false;
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return true;
+}
+
+TEST_F(DeferredRemovalTest, TreeLeavesAtOnceAndIsRemovedLater) {
+    DeferredRemoval r;
+    std::string dir = make_tree("c1"), trash = root_ + "/.removing-c1";
+    ASSERT_TRUE(r.move_and_remove(dir, trash));
+    EXPECT_FALSE(path_exists(dir));  // the name is free when the call returns
+    EXPECT_TRUE(gone_within(trash, std::chrono::seconds(5)));
+}
+
+TEST_F(DeferredRemovalTest, RemovesNowWhereItCannotRename) {
+    DeferredRemoval r;
+    std::string dir = make_tree("c2");
+    // The trash's directory does not exist: rename fails, the tree is removed in the call.
+    ASSERT_TRUE(r.move_and_remove(dir, root_ + "/missing/.removing-c2"));
+    EXPECT_FALSE(path_exists(dir));
+}
+
+TEST_F(DeferredRemovalTest, MissingTreeIsNotAnError) {
+    DeferredRemoval r;
+    EXPECT_TRUE(r.move_and_remove(root_ + "/nothing", root_ + "/.removing-nothing"));
+}
+
+TEST_F(DeferredRemovalTest, QueuedLeftoversAreRemovedInOrder) {
+    std::string a = make_tree(".removing-a"), b = make_tree(".removing-b");
+    {
+        DeferredRemoval r;
+        r.remove(a);
+        r.remove(b);
+        EXPECT_TRUE(gone_within(b, std::chrono::seconds(5)));
+    }
+    EXPECT_FALSE(path_exists(a));
+}
+
+}  // namespace
+}  // namespace berth::engine
