@@ -2,7 +2,10 @@
 
 #include "berth/api/client/client.hpp"
 
+#include <poll.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -116,6 +119,15 @@ Result<size_t> FdBodySource::read(char* buf, size_t n) {
     }
 }
 
+std::optional<FdRange> FdBodySource::fd_range() {
+    struct stat st {};
+    if (::fstat(fd_, &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
+    off_t pos = ::lseek(fd_, 0, SEEK_CUR);
+    if (pos < 0) return std::nullopt;
+    uint64_t size = pos < st.st_size ? static_cast<uint64_t>(st.st_size - pos) : 0;
+    return FdRange{fd_, static_cast<uint64_t>(pos), size};
+}
+
 std::string Response::header(std::string_view name) const {
     for (const auto& [k, v] : headers)
         if (k.size() == name.size() && strncasecmp(k.data(), name.data(), k.size()) == 0) return v;
@@ -204,6 +216,13 @@ public:
         if (req.stream_body) {
             http::request<http::empty_body> m;
             set_common(m);
+            if (auto range = req.stream_body->fd_range()) {
+                m.content_length(range->size);
+                http::request_serializer<http::empty_body> sr(m);
+                http::write_header(sock_, sr, ec);
+                if (ec) return write_failed(ec);
+                return send_range(*range);
+            }
             m.chunked(true);
             http::request_serializer<http::empty_body> sr(m);
             http::write_header(sock_, sr, ec);
@@ -228,6 +247,56 @@ public:
         }
         http::write(sock_, m, ec);
         if (ec) return write_failed(ec);
+        return {};
+    }
+
+    // Sends the file range after the headers: sendfile(2) hands the file's pages to the
+    // socket without copying them through this process (read/write where it can't).
+    Result<void> send_range(const FdRange& range) {
+        int sock = sock_.native_handle();
+        auto off = static_cast<off_t>(range.offset);
+        uint64_t left = range.size;
+        bool use_sendfile = true;
+        std::vector<char> buf;
+        while (left > 0) {
+            size_t want = static_cast<size_t>(std::min<uint64_t>(left, 1u << 30));
+            ssize_t n;
+            if (use_sendfile) {
+                n = ::sendfile(sock, range.fd, &off, want);
+                if (n < 0 && (errno == EINVAL || errno == ENOSYS)) {
+                    use_sendfile = false;  // a file system without splice support
+                    continue;
+                }
+            } else {
+                buf.resize(64 * 1024);
+                n = ::pread(range.fd, buf.data(), std::min(want, buf.size()), off);
+                if (n > 0) {
+                    boost::system::error_code ec;
+                    net::write(sock_, net::buffer(buf.data(), static_cast<size_t>(n)), ec);
+                    if (ec) return {};  // the daemon answered early: read its answer
+                    off += n;
+                }
+            }
+            if (n > 0) {
+                left -= static_cast<uint64_t>(n);
+                continue;
+            }
+            if (n == 0)
+                return make_error(Errc::InvalidArgument,
+                                  "send the request body: the file ended {} bytes early", left);
+            if (errno == EINTR) continue;
+            if (errno == EAGAIN) {
+                struct pollfd pfd {
+                    sock, POLLOUT, 0
+                };
+                (void)::poll(&pfd, 1, -1);
+                continue;
+            }
+            // The daemon may answer (an error) and close before it read the whole body: stop
+            // sending and read its answer.
+            if (errno == EPIPE || errno == ECONNRESET) return {};
+            return BERTH_SYS_ERROR("send the request body to the daemon");
+        }
         return {};
     }
 

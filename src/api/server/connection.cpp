@@ -1,13 +1,17 @@
 #include "connection.hpp"
 
+#include <fcntl.h>
+#include <poll.h>
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <limits>
 #include <optional>
+#include <vector>
 
 #include <fmt/format.h>
 #include <boost/asio/buffer.hpp>
@@ -115,20 +119,32 @@ bool write_all(int fd, std::string_view data) {
     return true;
 }
 
-// The request body, pulled from the parser in caller-sized pieces.
+// Waits until `fd` has the `events` (a non-blocking socket or pipe said EAGAIN). False if
+// poll itself failed.
+bool wait_for(int fd, short events) {
+    struct pollfd pfd {
+        fd, events, 0
+    };
+    for (;;) {
+        int r = ::poll(&pfd, 1, -1);
+        if (r > 0) return true;
+        if (r < 0 && errno != EINTR) return false;
+    }
+}
+
+// The request body, pulled from the parser in caller-sized pieces, or, once splice_to() was
+// used on a Content-Length body, taken straight from the socket ("raw" mode: the parser is
+// left behind, `remaining_` frames the body, and done() tells serve_connection() that the
+// body was consumed so the connection can carry the next request).
 class ConnBodyReader : public BodyReader {
 public:
     ConnBodyReader(int fd, FdStream& s, beast::flat_buffer& buf, Parser& p, bool expect_continue)
         : fd_(fd), s_(s), buf_(buf), p_(p), expect_continue_(expect_continue) {}
 
     Result<size_t> read(std::span<char> out) override {
-        if (out.empty() || p_.is_done()) return size_t{0};
-        if (expect_continue_) {
-            // curl and others wait for this before sending a big body.
-            expect_continue_ = false;
-            if (!write_all(fd_, "HTTP/1.1 100 Continue\r\n\r\n"))
-                return make_error(Errc::Unavailable, "client disconnected");
-        }
+        if (out.empty() || done()) return size_t{0};
+        BERTH_TRY(send_continue());
+        if (raw_) return read_raw(out);
         // Beast reads at most the buffer's free capacity (512 bytes after a small header):
         // 400,000 recv calls for a 200 MiB import. A big buffer while a body is read keeps
         // that to a few hundred; it is freed with the connection.
@@ -141,16 +157,66 @@ public:
             if (ec == http::error::need_buffer) ec = {};
             if (ec) return make_error(Errc::Unavailable, "read request body: {}", ec.message());
             size_t got = out.size() - p_.get().body().size;
+            delivered_ += got;
             if (got > 0 || p_.is_done()) return got;
         }
     }
+
+    Result<size_t> splice_to(int pipe_wr, size_t max) override {
+        if (!raw_) {
+            // A chunked body has framing between its bytes: only the parser can read it.
+            auto length = p_.content_length();
+            if (p_.chunked() || !length)
+                return make_error(Errc::Unsupported, "splice a body without Content-Length");
+            remaining_ = *length - delivered_;
+            raw_ = true;
+        }
+        if (max == 0 || done()) return size_t{0};
+        BERTH_TRY(send_continue());
+        size_t want = static_cast<size_t>(std::min<uint64_t>(max, remaining_));
+        // The bytes read with the headers (or by an earlier read()) go first, copied: at most
+        // one buffer's worth per request.
+        if (buf_.size() > 0) {
+            size_t n = std::min(want, buf_.size());
+            BERTH_TRY(write_pipe(pipe_wr, static_cast<const char*>(buf_.data().data()), n));
+            buf_.consume(n);
+            remaining_ -= n;
+            return n;
+        }
+        if (!can_splice_) return copy_to_pipe(pipe_wr, want);
+        for (;;) {
+            ssize_t n = ::splice(fd_, nullptr, pipe_wr, nullptr, want, SPLICE_F_MOVE);
+            if (n > 0) {
+                remaining_ -= static_cast<uint64_t>(n);
+                return static_cast<size_t>(n);
+            }
+            if (n == 0) return short_body();
+            if (errno == EINTR) continue;
+            if (errno == EAGAIN) {
+                // Either side may be non-blocking: wait for data, then for room.
+                if (!wait_for(fd_, POLLIN) || !wait_for(pipe_wr, POLLOUT))
+                    return BERTH_SYS_ERROR("poll the connection while splicing a request body");
+                continue;
+            }
+            if (errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP) {
+                // A socket type without splice support: copy through user space instead.
+                can_splice_ = false;
+                return copy_to_pipe(pipe_wr, want);
+            }
+            if (errno == EPIPE) return pipe_error("splice a request body into a pipe");
+            return make_error(Errc::Unavailable, "read request body: {}", std::strerror(errno));
+        }
+    }
+
+    /// True when the whole body was consumed (by the parser or by raw reads).
+    bool done() const noexcept { return raw_ ? remaining_ == 0 : p_.is_done(); }
 
     // Reads and drops what is left of the body, up to `limit` bytes. False if more remains
     // or the read failed (the connection must then be closed).
     bool drain(size_t limit) {
         char tmp[16384];
         size_t total = 0;
-        while (!p_.is_done()) {
+        while (!done()) {
             auto n = read(std::span<char>(tmp, sizeof tmp));
             if (!n) return false;
             total += *n;
@@ -160,11 +226,83 @@ public:
     }
 
 private:
+    Result<void> send_continue() {
+        if (!expect_continue_) return {};
+        // curl and others wait for this before sending a big body.
+        expect_continue_ = false;
+        if (!write_all(fd_, "HTTP/1.1 100 Continue\r\n\r\n"))
+            return make_error(Errc::Unavailable, "client disconnected");
+        return {};
+    }
+
+    // A failure on the pipe side: Internal whatever the errno, so that the caller tells it
+    // from the client's failures (Unavailable).
+    static Unexpected pipe_error(std::string_view what) {
+        return Unexpected(Error{Errc::Internal, errno, std::string(what)});
+    }
+
+    Unexpected short_body() const {
+        return make_error(Errc::Unavailable,
+                          "read request body: client disconnected with {} bytes of the body unsent",
+                          remaining_);
+    }
+
+    // Raw mode's read(): buffered bytes first, then the socket, never past the body's end.
+    Result<size_t> read_raw(std::span<char> out) {
+        size_t want = static_cast<size_t>(std::min<uint64_t>(out.size(), remaining_));
+        if (buf_.size() > 0) {
+            size_t n = std::min(want, buf_.size());
+            std::memcpy(out.data(), buf_.data().data(), n);
+            buf_.consume(n);
+            remaining_ -= n;
+            return n;
+        }
+        for (;;) {
+            ssize_t n = ::recv(fd_, out.data(), want, 0);
+            if (n > 0) {
+                remaining_ -= static_cast<uint64_t>(n);
+                return static_cast<size_t>(n);
+            }
+            if (n == 0) return short_body();
+            if (errno == EINTR) continue;
+            if (errno == EAGAIN && wait_for(fd_, POLLIN)) continue;
+            return make_error(Errc::Unavailable, "read request body: {}", std::strerror(errno));
+        }
+    }
+
+    // Writes all of `data` to the pipe (which may be non-blocking).
+    static Result<void> write_pipe(int pipe_wr, const char* data, size_t n) {
+        while (n > 0) {
+            ssize_t w = ::write(pipe_wr, data, n);
+            if (w > 0) {
+                data += w;
+                n -= static_cast<size_t>(w);
+                continue;
+            }
+            if (w < 0 && errno == EINTR) continue;
+            if (w < 0 && errno == EAGAIN && wait_for(pipe_wr, POLLOUT)) continue;
+            return pipe_error("write a request body into a pipe");
+        }
+        return {};
+    }
+
+    // splice_to() where splice(2) does not work: one read() and its write into the pipe.
+    Result<size_t> copy_to_pipe(int pipe_wr, size_t want) {
+        std::vector<char> tmp(std::min<size_t>(want, kBodyReadBuffer));
+        size_t n = BERTH_TRY(read_raw(std::span<char>(tmp.data(), tmp.size())));
+        BERTH_TRY(write_pipe(pipe_wr, tmp.data(), n));
+        return n;
+    }
+
     int fd_;
     FdStream& s_;
     beast::flat_buffer& buf_;
     Parser& p_;
     bool expect_continue_;
+    uint64_t delivered_ = 0;   ///< body bytes read() got from the parser
+    bool raw_ = false;         ///< the parser is left behind (splice_to() was used)
+    uint64_t remaining_ = 0;   ///< raw mode: body bytes still on the socket or in buf_
+    bool can_splice_ = true;
 };
 
 std::string standard_headers(const ServerInfo& info) {
@@ -335,7 +473,7 @@ void serve_connection(int fd, const Router& router, const ServerInfo& info) {
         }
         // Keep the framing right for the next request: the handler may have answered without
         // reading the whole body (an error before import started).
-        if (!parser.is_done() && !body.drain(16u << 20)) return;
+        if (!body.done() && !body.drain(16u << 20)) return;
         if (!rw.keep_alive()) return;
     }
 }

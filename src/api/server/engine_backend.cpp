@@ -94,13 +94,24 @@ struct Pipe {
     }
 };
 
-// Runs `consume(read_fd)` while a thread copies `body` into the pipe. The copy's error (client
-// gone, malformed chunking) wins over the consumer's, which then only sees a short input.
+// Runs `consume(read_fd)` while a thread moves `body` into the pipe: spliced from the socket
+// when the body has a Content-Length (berth's CLI sends files so), copied through a buffer
+// otherwise (chunked bodies: the docker CLI's). The transfer's error (client gone, malformed
+// chunking) wins over the consumer's, which then only sees a short input.
 template <class T, class F>
 Result<T> consume_body(BodyReader& body, F&& consume) {
     auto pipe = BERTH_TRY(Pipe::make());
     Result<void> copy_result;
     std::thread copier([&body, &copy_result, wr = std::move(pipe.wr)]() mutable {
+        for (;;) {
+            auto n = body.splice_to(wr.get(), kPumpBlock);
+            if (n && *n == 0) return;
+            if (n) continue;
+            if (n.error().code == Errc::Unsupported) break;
+            // Internal: the pipe failed, the consumer stopped reading (it failed).
+            if (n.error().code == Errc::Unavailable) copy_result = Unexpected(n.error());
+            return;
+        }
         std::vector<char> buf(kPumpBlock);
         for (;;) {
             auto n = body.read(std::span<char>(buf.data(), buf.size()));

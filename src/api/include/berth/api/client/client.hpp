@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -38,20 +39,34 @@ std::string encode_query(const Query& q);
 /// Compares two "X.Y" API versions: <0, 0, >0.
 int compare_versions(std::string_view a, std::string_view b);
 
-/// A request body produced piece by piece (import and load upload hundreds of MiB), sent with
-/// chunked transfer encoding.
+/// The bytes of a request body as a range of a file descriptor: the client sends them with
+/// Content-Length and sendfile(2), never through a buffer of its own.
+struct FdRange {
+    int fd = -1;            ///< not owned
+    uint64_t offset = 0;    ///< where the body starts in the file
+    uint64_t size = 0;      ///< the body's length
+};
+
+/// A request body produced piece by piece (import and load upload hundreds of MiB). Sent with
+/// Content-Length and sendfile(2) when fd_range() gives its bytes as a file range, otherwise
+/// read() piece by piece and sent with chunked transfer encoding.
 class BodySource {
 public:
     virtual ~BodySource() = default;
     /// Fills up to `n` bytes of `buf`; returns 0 at the end of the body.
     [[nodiscard]] virtual Result<size_t> read(char* buf, size_t n) = 0;
+    /// The body as a file range when its length is known up front (a regular file); nullopt
+    /// (the default) when it is only known at its end (a pipe).
+    [[nodiscard]] virtual std::optional<FdRange> fd_range() { return std::nullopt; }
 };
 
-/// A BodySource over a file descriptor it does not own (a file, or stdin).
+/// A BodySource over a file descriptor it does not own (a file, or stdin). A regular file is
+/// sent from its current offset to its end as a file range.
 class FdBodySource final : public BodySource {
 public:
     explicit FdBodySource(int fd, std::string name) : fd_(fd), name_(std::move(name)) {}
     [[nodiscard]] Result<size_t> read(char* buf, size_t n) override;
+    [[nodiscard]] std::optional<FdRange> fd_range() override;
 
 private:
     int fd_;
@@ -66,7 +81,7 @@ struct Request {
     Query query;
     std::string body;                     ///< sent as is when not empty (and no stream_body)
     std::string content_type;             ///< "application/json" when body is JSON
-    BodySource* stream_body = nullptr;    ///< if set: sent chunked, body is ignored
+    BodySource* stream_body = nullptr;    ///< if set: sent as BodySource says, body is ignored
     std::vector<std::pair<std::string, std::string>> headers;  ///< extra headers
     bool versioned = true;
 };

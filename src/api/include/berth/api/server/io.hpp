@@ -20,6 +20,19 @@ public:
     /// Reads up to buf.size() bytes; returns 0 only at EOF. Blocks until some bytes arrive.
     /// Errors: Unavailable when the client went away or sent a malformed body.
     [[nodiscard]] virtual Result<size_t> read(std::span<char> buf) = 0;
+
+    /// Moves up to `max` bytes of the body into the pipe `pipe_wr` without copying them
+    /// through user space (splice(2)), so a 200 MiB import is not copied twice more on its
+    /// way to the image service. Returns 0 only at the end of the body; blocks until some
+    /// bytes arrive and the pipe has room. read() and splice_to() may be mixed.
+    /// Errors: Unsupported when this reader can't (the default; a chunked body), before
+    /// anything was moved; Unavailable when the client went away or the body ended early;
+    /// Internal (with sys_errno, EPIPE when its reader left) when writing the pipe failed.
+    [[nodiscard]] virtual Result<size_t> splice_to(int pipe_wr, size_t max) {
+        (void)pipe_wr;
+        (void)max;
+        return make_error(Errc::Unsupported, "splice a request body");
+    }
 };
 
 /// A sink of bytes (an answer body; the server half of a hijacked socket).
