@@ -406,9 +406,23 @@ Error error_answer(Connection& conn, const Response& r) {
 
 }  // namespace
 
+Result<std::string> Client::request_version(const Request& req) {
+    if (negotiated_ || req.stream_body != nullptr || req.method == "HEAD") return api_version();
+    optimistic_ = true;
+    return std::string(kMaxApiVersion);
+}
+
+bool Client::renegotiated(const Request& req, const Error& err) {
+    if (!optimistic_ || negotiated_ || !req.versioned || err.code != Errc::InvalidArgument ||
+        err.what().find("is too new") == std::string::npos)
+        return false;
+    optimistic_ = false;
+    return api_version().has_value();
+}
+
 Result<std::string> Client::target_for(const Request& req) {
     std::string target;
-    if (req.versioned) target = "/v" + BERTH_TRY(api_version());
+    if (req.versioned) target = "/v" + BERTH_TRY(request_version(req));
     target += path_escape(req.path);
     if (!req.query.empty()) target += "?" + encode_query(req.query);
     return target;
@@ -417,14 +431,19 @@ Result<std::string> Client::target_for(const Request& req) {
 Result<void> Client::call_stream(const Request& req,
                                  const std::function<Result<void>(std::string_view)>& on_data,
                                  Response* head) {
-    std::string target = BERTH_TRY(target_for(req));
-    Connection conn(impl_->ioc);
-    BERTH_TRY(conn.connect(host_));
-    BERTH_TRY(conn.send(host_, target, req));
-    Response r = BERTH_TRY(conn.read_head(req.method == "HEAD"));
-    if (head) *head = r;
-    if (r.status / 100 != 2 && r.status != 304) return Unexpected(error_answer(conn, r));
-    return conn.read_body(on_data);
+    auto attempt = [&]() -> Result<void> {
+        std::string target = BERTH_TRY(target_for(req));
+        Connection conn(impl_->ioc);
+        BERTH_TRY(conn.connect(host_));
+        BERTH_TRY(conn.send(host_, target, req));
+        Response r = BERTH_TRY(conn.read_head(req.method == "HEAD"));
+        if (head) *head = r;
+        if (r.status / 100 != 2 && r.status != 304) return Unexpected(error_answer(conn, r));
+        return conn.read_body(on_data);
+    };
+    auto r = attempt();
+    if (!r && renegotiated(req, r.error())) r = attempt();
+    return r;
 }
 
 struct OpenResponse::Impl {
@@ -452,30 +471,42 @@ Result<std::string> OpenResponse::read_all() {
 }
 
 Result<std::unique_ptr<OpenResponse>> Client::open(const Request& req) {
-    std::string target = BERTH_TRY(target_for(req));
-    auto impl = std::make_unique<OpenResponse::Impl>();
-    BERTH_TRY(impl->conn.connect(host_));
-    BERTH_TRY(impl->conn.send(host_, target, req));
-    impl->head = BERTH_TRY(impl->conn.read_head(req.method == "HEAD"));
-    const Response& r = impl->head;
-    if (r.status / 100 != 2 && r.status != 304) return Unexpected(error_answer(impl->conn, r));
-    return std::make_unique<OpenResponse>(std::move(impl));
+    auto attempt = [&]() -> Result<std::unique_ptr<OpenResponse>> {
+        std::string target = BERTH_TRY(target_for(req));
+        auto impl = std::make_unique<OpenResponse::Impl>();
+        BERTH_TRY(impl->conn.connect(host_));
+        BERTH_TRY(impl->conn.send(host_, target, req));
+        impl->head = BERTH_TRY(impl->conn.read_head(req.method == "HEAD"));
+        const Response& r = impl->head;
+        if (r.status / 100 != 2 && r.status != 304) return Unexpected(error_answer(impl->conn, r));
+        return std::make_unique<OpenResponse>(std::move(impl));
+    };
+    auto r = attempt();
+    if (!r && renegotiated(req, r.error())) r = attempt();
+    return r;
 }
 
 Result<std::unique_ptr<HijackedConnection>> Client::hijack(const Request& req) {
     Request up = req;
     up.headers.emplace_back("Connection", "Upgrade");
     up.headers.emplace_back("Upgrade", "tcp");
-    std::string target = BERTH_TRY(target_for(up));
-    Connection conn(impl_->ioc);
-    BERTH_TRY(conn.connect(host_));
-    BERTH_TRY(conn.send(host_, target, up));
-    Response r = BERTH_TRY(conn.read_head(false));
-    if (r.status != 101 && r.status != 200) return Unexpected(error_answer(conn, r));
-    std::string buffered = conn.take_buffered();
-    UniqueFd fd = conn.release_socket();
-    if (!fd) return make_error(Errc::Internal, "take the connection of {} {}", req.method, req.path);
-    return std::make_unique<HijackedConnection>(std::move(fd), std::move(buffered), std::move(r));
+    auto attempt = [&]() -> Result<std::unique_ptr<HijackedConnection>> {
+        std::string target = BERTH_TRY(target_for(up));
+        Connection conn(impl_->ioc);
+        BERTH_TRY(conn.connect(host_));
+        BERTH_TRY(conn.send(host_, target, up));
+        Response r = BERTH_TRY(conn.read_head(false));
+        if (r.status != 101 && r.status != 200) return Unexpected(error_answer(conn, r));
+        std::string buffered = conn.take_buffered();
+        UniqueFd fd = conn.release_socket();
+        if (!fd)
+            return make_error(Errc::Internal, "take the connection of {} {}", req.method, req.path);
+        return std::make_unique<HijackedConnection>(std::move(fd), std::move(buffered),
+                                                    std::move(r));
+    };
+    auto r = attempt();
+    if (!r && renegotiated(up, r.error())) r = attempt();
+    return r;
 }
 
 Result<size_t> HijackedConnection::read(char* buf, size_t n) {

@@ -159,8 +159,13 @@ std::string ping_reply(const std::string& version) {
 }
 
 TEST(Client, NegotiatesDownToTheDaemonsVersion) {
+    // An API 1.40 daemon refuses newer versions in moby's words.
     FakeDaemon d([](const Seen& s) {
         if (s.target == "/_ping") return ping_reply("1.40");
+        if (s.target.starts_with("/v1.44/"))
+            return reply(400, "Bad Request", "application/json",
+                         "{\"message\":\"client version 1.44 is too new. Maximum supported API "
+                         "version is 1.40\"}\n");
         return reply(200, "OK", "application/json", "[]");
     });
     Client c(d.host());
@@ -171,14 +176,42 @@ TEST(Client, NegotiatesDownToTheDaemonsVersion) {
     ASSERT_TRUE(r) << r.error().what();
     EXPECT_TRUE(r->is_array());
     auto seen = d.seen();
-    ASSERT_EQ(seen.size(), 2u);
-    EXPECT_EQ(seen[0].method, "HEAD");
-    EXPECT_EQ(seen[0].target, "/_ping");
-    EXPECT_EQ(seen[1].method, "GET");
-    EXPECT_EQ(seen[1].target, "/v1.40/images/json?all=1");
+    ASSERT_EQ(seen.size(), 3u);
+    EXPECT_EQ(seen[0].target, "/v1.44/images/json?all=1");  // optimistic, refused
+    EXPECT_EQ(seen[1].method, "HEAD");
+    EXPECT_EQ(seen[1].target, "/_ping");
+    EXPECT_EQ(seen[2].method, "GET");
+    EXPECT_EQ(seen[2].target, "/v1.40/images/json?all=1");
     // Negotiated once per client.
     ASSERT_TRUE(c.call_json(req));
-    EXPECT_EQ(d.seen().size(), 3u);
+    EXPECT_EQ(d.seen().size(), 4u);
+    EXPECT_EQ(d.seen().back().target, "/v1.40/images/json?all=1");
+}
+
+TEST(Client, CurrentDaemonIsNotPingedFirst) {
+    FakeDaemon d([](const Seen&) { return reply(200, "OK", "application/json", "[]"); });
+    Client c(d.host());
+    Request req;
+    req.path = "/containers/json";
+    ASSERT_TRUE(c.call_json(req));
+    ASSERT_TRUE(c.call_json(req));
+    auto seen = d.seen();
+    ASSERT_EQ(seen.size(), 2u);
+    EXPECT_EQ(seen[0].target, "/v1.44/containers/json");
+    EXPECT_EQ(seen[1].target, "/v1.44/containers/json");
+}
+
+TEST(Client, OtherBadRequestsAreNotRetried) {
+    FakeDaemon d([](const Seen&) {
+        return reply(400, "Bad Request", "application/json", "{\"message\":\"invalid filter\"}");
+    });
+    Client c(d.host());
+    Request req;
+    req.path = "/containers/json";
+    auto r = c.call_json(req);
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().what().find("invalid filter"), std::string::npos);
+    EXPECT_EQ(d.seen().size(), 1u);
 }
 
 TEST(Client, CapsTheVersionAndFallsBackWithoutHeader) {

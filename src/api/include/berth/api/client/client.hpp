@@ -220,8 +220,18 @@ private:
 
     struct Impl;
     Host host_;
+    // The version in a request's path: the negotiated one; before any negotiation,
+    // kMaxApiVersion without a ping (one round trip less per command), except for a request
+    // that could not be sent again (a streamed body) or whose error has no body (HEAD).
+    Result<std::string> request_version(const Request& req);
+    // After `err` answered a request sent with the optimistic version: true if the daemon
+    // refused that version ("client version 1.44 is too new. Maximum supported API version is
+    // 1.41", moby's words) and the version is now negotiated, so the request can be sent again.
+    bool renegotiated(const Request& req, const Error& err);
+
     std::string version_;
     bool negotiated_ = false;
+    bool optimistic_ = false;  ///< requests went with kMaxApiVersion, no ping yet
     std::unique_ptr<Impl> impl_;
 };
 
