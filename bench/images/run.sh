@@ -5,13 +5,25 @@
 #   - small: one layer of 20,000 files of 1-4 KiB in 200 directories.
 # Rows:
 #   import: `berth import X.tar` | `tar -x` of the same tar into a fresh directory on the same
-#           filesystem as the daemons' data roots (the floor) | `docker import` into dockerd;
-#           every run starts clean (--prepare: rmi -f + image prune -f, or rm -rf of the tar
-#           directory, then sync), so each import really unpacks;
-#   save:   `berth save -o` | `tar -c` of the unpacked tree (the floor) | `docker save -o`.
+#           filesystem as the daemons' data roots (the floor) | `docker import` into dockerd.
+#           Every run (warm-ups too) imports a variant of its own (X.tar plus one tiny file, so a
+#           new layer: bench/lib/variants.sh) into a fresh layer or directory, and nothing is
+#           deleted until the group (one data set, all contenders) is over; --prepare only steps
+#           a symlink to the next variant (and tar's next directory) and syncs. Why: our ext4 has
+#           no journal, and without one the inode allocator skips, one buffer-cache lookup each,
+#           every inode freed in the last ~35 s (dirty_expire_centisecs/100 + 5), so creating
+#           20,000 files right after deleting 20,000 costs ~10x (0.4 ms an openat(O_CREAT)
+#           instead of 20 us). Deleting the previous run's tree before each run measured that.
+#           After each group its leftovers go (all but the last import), and the next group
+#           waits out that window;
+#   save:   `berth save -o` | `tar -c` of the unpacked tree (the floor) | `docker save -o`, of
+#           what the last import left.
 # Then idle RSS (VmRSS from /proc/<pid>/status) of berthd, and of dockerd + its containerd, right
 # after start and after the runs; the medians; the ratios berth/tar and berth/dockerd.
 # Targets (issue 4): import and save within 1.2x of tar; idle berthd under 10 MiB.
+# Cleaning up after a group takes a minute or two: / is mounted with online discard, which a
+# journal-less ext4 issues synchronously for every freed extent, so deleting 20,000-file trees
+# is slow (outside the timings).
 #
 #   sudo bench/images/run.sh [--runs N] [--warmup N] [--out DIR] [--data DIR] [--no-dockerd]
 # Environment: BENCH_RUNS (default 3), BENCH_WARMUP (default 1), BENCH_OUT, BENCH_DATA (keep the
@@ -21,14 +33,15 @@
 # berthd or dockerd missing: that side is skipped with a message. Needs hyperfine, jq, and for
 # dockerd Debian's docker.io (apt-get install --no-install-recommends docker.io; see
 # tests/compat/lib/daemon.sh for how it is kept off the host's network).
+# Disk: a group holds (warm-up + runs) variants and as many unpacked copies per contender (big,
+# 3 runs + 1 warm-up, three contenders: ~3.2 GB under /tmp), freed when the group ends.
 #
-# Caches stay warm (the machine is shared: no drop_caches); the tars are read once before the
-# runs. The daemons run through tests/compat/lib/daemon.sh: private roots, sockets, mount and
-# network namespaces, stopped and removed on exit.
-# Noise: the small-file imports are all file creation in ext4 (openat(O_CREAT) ~0.3 ms a file on
-# our virtual disks, against 20,000 files) and swing 3-5x between runs when other work writes to
-# the same disk; hyperfine runs each command's runs back to back, so a busy minute can favour one
-# contender. Compare min times as well, and use --runs 10 on an idle machine for figures to quote.
+# Caches stay warm (the machine is shared: no drop_caches); the variants are read once before
+# their group. The daemons run through tests/compat/lib/daemon.sh: private roots, sockets, mount
+# and network namespaces, stopped and removed on exit.
+# Noise: hyperfine runs each command's runs back to back, so a busy minute (other work writing to
+# the same disk) can favour one contender. Compare min times as well, and use --runs 10 on an
+# idle machine for figures to quote.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=SCRIPTDIR/../../scripts/common.sh
@@ -37,6 +50,8 @@ source "$here/../../scripts/common.sh"
 source "$BERTH_REPO/tests/compat/lib/daemon.sh"
 # shellcheck source=SCRIPTDIR/../lib/datasets.sh
 source "$here/../lib/datasets.sh"
+# shellcheck source=SCRIPTDIR/../lib/variants.sh
+source "$here/../lib/variants.sh"
 
 runs=${BENCH_RUNS:-3}
 warmup=${BENCH_WARMUP:-1}
@@ -50,7 +65,7 @@ while (($#)); do
         --out) out_dir=$2; shift 2 ;;
         --data) data_dir=$2; shift 2 ;;
         --no-dockerd) with_dockerd=0; shift ;;
-        -h | --help) sed -n '2,31p' "$0"; exit 0 ;;
+        -h | --help) sed -n '2,44p' "$0"; exit 0 ;;
         *) berth_die "unknown argument $1 (see --help)" ;;
     esac
 done
@@ -69,7 +84,6 @@ compat_daemon_init
 mkdir -p "$data_dir"
 big=$data_dir/big.tar small=$data_dir/small.tar
 bench_make_datasets "$data_dir" "$tmp"
-cat "$big" "$small" >/dev/null   # into the page cache, for every contender alike
 
 # --- daemons -------------------------------------------------------------------------------
 sides=()   # berth dockerd, those that work
@@ -147,6 +161,7 @@ for s in "${sides[@]}"; do
     fi
     ok_sides+=("$s")
 done
+bench_deleted   # the check's 20,000 files
 
 floor=$tmp/floor
 mkdir -p "$floor" "$tmp/out"
@@ -181,28 +196,41 @@ hf() {  # hf <json> <hyperfine args...>
     hyperfine -N "${style[@]}" --warmup "$warmup" --runs "$runs" --export-json "$json" "$@" </dev/null
 }
 
-# --- import --------------------------------------------------------------------------------
+# --- import: one hyperfine group per data set --------------------------------------------
 has() { [[ " ${ok_sides[*]} " == *" $1 "* ]]; }
-# clean <side> <set>: what runs before each import: no image, no layer, nothing left to write.
-clean() {
-    echo "sh -c '${cli[$1]} rmi -f bench/$2:1 >/dev/null 2>&1; ${cli[$1]} image prune -f >/dev/null; sync'"
-}
-cmds=()
+nvar=$((warmup + runs))
+mkdir -p "$tmp/cur"
 for set in big small; do
-    tarf=$data_dir/$set.tar
-    if has berth; then
-        cmds+=(--prepare "$(clean berth "$set")"
-               -n "berth import $set" "${cli[berth]} import $tarf bench/$set:1")
-    fi
-    cmds+=(--prepare "sh -c 'rm -rf $floor/$set && mkdir $floor/$set && sync'"
-           -n "tar -x $set" "tar -C $floor/$set -xf $tarf")
-    if has dockerd; then
-        cmds+=(--prepare "$(clean dockerd "$set")"
-               -n "dockerd import $set" "${cli[dockerd]} import $tarf bench/$set:1")
-    fi
+    vdir=$tmp/variants/$set
+    bench_make_variants "$data_dir/$set.tar" "$vdir" "$nvar"
+    cat "$vdir"/v*.tar >/dev/null   # into the page cache, for every contender alike
+    cmds=()
+    for s in berth tar dockerd; do
+        [[ $s == tar ]] || has "$s" || continue
+        cur=$tmp/cur/$s-$set.tar prep=$tmp/cur/$s-$set.prepare
+        body="ln -sfn $vdir/v\$k.tar $cur"
+        if [[ $s == tar ]]; then
+            # $floor/$set: a symlink to this run's fresh directory (tar -C follows it).
+            body+="; mkdir $floor/$set.\$k; ln -sfn $set.\$k $floor/$set"
+            name="tar -x $set" cmd="tar -C $floor/$set -xf $cur"
+        else
+            name="$s import $set" cmd="${cli[$s]} import $cur bench/$set:1"
+        fi
+        bench_prepare_script "$prep" "$tmp/cur/$s-$set.k" "$nvar" "$body"
+        cmds+=(--prepare "sh $prep" -n "$name" "$cmd")
+    done
+    bench_settle
+    echo
+    hf "$tmp/import-$set.json" "${cmds[@]}"
+    # Leftovers: the images the tag moved away from (dangling now), the older trees, the
+    # variants. The last import stays for the save rows.
+    for s in "${ok_sides[@]}"; do ${cli[$s]} image prune -f >/dev/null; done
+    for ((k = 0; k < nvar - 1; k++)); do rm -rf "${floor:?}/$set.$k"; done
+    rm -rf "$vdir"
+    bench_deleted
 done
-echo
-hf "$tmp/import.json" "${cmds[@]}"
+jq -s '{results: (.[0].results + .[1].results)}' "$tmp/import-big.json" "$tmp/import-small.json" \
+    >"$tmp/import.json"
 
 # --- save ----------------------------------------------------------------------------------
 # The images and the unpacked trees are those the last import runs left.

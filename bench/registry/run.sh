@@ -9,19 +9,39 @@
 #          same image as an OCI layout, layer uncompressed: skopeo gzips it while it sends, as the
 #          daemons do). Before each run the registry forgets everything (its storage is emptied),
 #          so every push uploads the whole layer;
-#   pull:  `berth pull` | `docker pull` (dockerd) | `skopeo copy docker://... oci:<dir>`. Before
-#          each daemon run the image and its layers are removed (rmi -f + image prune -f), so the
-#          layer is downloaded, checked and unpacked; skopeo only downloads and checks (it has no
-#          layer store to unpack into).
+#   pull:  `berth pull` | `docker pull` (dockerd) | `skopeo copy docker://...
+#          containers-storage:[overlay@<root>+<runroot>]` (c/storage, the store podman runs
+#          containers from, private to the bench, native overlay: it downloads, checks and
+#          unpacks the layer like the daemons; the like-for-like skopeo row) | `skopeo copy
+#          docker://... oci:<dir>` ("oci:, no unpack": it only downloads and checks the blob).
+#          Every run (warm-ups too) pulls a variant of its own (the data set plus one tiny file,
+#          bench/lib/variants.sh: a new layer, so nothing is reused), pushed beforehand by skopeo
+#          to each registry (the same gzipped bytes for every contender); --prepare only moves
+#          the row's tag to the next variant (a manifest PUT) and syncs, and nothing is deleted
+#          until the group (one data set, all contenders) is over. Why: our ext4 has no journal,
+#          and without one the inode allocator skips, one buffer-cache lookup each, every inode
+#          freed in the last ~35 s (dirty_expire_centisecs/100 + 5), so unpacking 20,000 files
+#          right after deleting 20,000 costs ~10x; removing the previous run's image before each
+#          run measured that. Each group's leftovers go when it ends, and the next group waits
+#          out that window.
 # Each contender has a registry of its own, started in its daemon's private network namespace
 # (tests/compat/lib/daemon.sh, lib/registry.sh); skopeo uses berthd's. Then the medians and the
-# ratios berth/dockerd and berth/skopeo. Target (issue 6): berth faster than both on every row.
+# ratios: push, berth against dockerd and skopeo; pull, berth against dockerd and skopeo's
+# containers-storage row (not the oci: one, which does less). Target (issue 6): berth faster than
+# both on every row.
+# Disk: the big pull group holds 4 gzipped variants in two registries and 4 unpacked copies in
+# each of four stores (~5 GB under /tmp with 3 runs + 1 warm-up), freed when the group ends.
+# Cleaning up after a group takes a minute or two: / is mounted with online discard, which a
+# journal-less ext4 issues synchronously for every freed extent, so deleting 20,000-file trees
+# is slow (outside the timings).
 #
 #   sudo bench/registry/run.sh [--runs N] [--warmup N] [--out DIR] [--data DIR] [--no-dockerd]
 # Environment: BENCH_RUNS (default 3), BENCH_WARMUP (default 1), BENCH_OUT, BENCH_DATA (keep the
 # generated tars there and reuse them next time), BERTH_COMPAT_BERTHD (default build/bin/berthd),
 # BERTH_CLI (default build/bin/berth), BERTH_COMPAT_DOCKER_CLI (docker CLI 28 for dockerd).
-# Needs hyperfine, jq, docker-registry, skopeo; dockerd from Debian's docker.io (optional).
+# Needs hyperfine, jq, docker-registry, skopeo (Debian's, with containers-storage and native
+# overlay); dockerd from Debian's docker.io (optional). skopeo, as root, also keeps its blob-info
+# cache in /var/lib/containers/cache (it has no flag to move it).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=SCRIPTDIR/../../scripts/common.sh
@@ -30,6 +50,8 @@ source "$here/../../scripts/common.sh"
 source "$BERTH_REPO/tests/compat/lib/daemon.sh"
 # shellcheck source=SCRIPTDIR/../lib/datasets.sh
 source "$here/../lib/datasets.sh"
+# shellcheck source=SCRIPTDIR/../lib/variants.sh
+source "$here/../lib/variants.sh"
 # shellcheck source=SCRIPTDIR/../../tests/compat/lib/registry.sh
 source "$BERTH_REPO/tests/compat/lib/registry.sh"
 
@@ -45,7 +67,7 @@ while (($#)); do
         --out) out_dir=$2; shift 2 ;;
         --data) data_dir=$2; shift 2 ;;
         --no-dockerd) with_dockerd=0; shift ;;
-        -h | --help) sed -n '2,25p' "$0"; exit 0 ;;
+        -h | --help) sed -n '2,44p' "$0"; exit 0 ;;
         *) berth_die "unknown argument $1 (see --help)" ;;
     esac
 done
@@ -55,7 +77,8 @@ for tool in hyperfine jq tar docker-registry skopeo nsenter curl; do
 done
 
 tmp=$(mktemp -d /tmp/berth-bench-registry.XXXXXX)
-compat_cleanup_hook() { compat_registries_stop; rm -rf "$tmp"; }
+# c/storage (the skopeo pull row) leaves its overlay home bind-mounted: unmount before removing.
+compat_cleanup_hook() { compat_registries_stop; compat__unmount_under "$tmp"; rm -rf "$tmp"; }
 compat_daemon_init
 
 # --- data: the two root filesystems as tars, and the same images as OCI layouts (skopeo) ----
@@ -136,6 +159,8 @@ hf() {  # hf <json> <hyperfine args...>
     hyperfine -N "${style[@]}" --warmup "$warmup" --runs "$runs" --export-json "$json" "$@" </dev/null
 }
 has() { [[ " ${sides[*]} " == *" $1 "* ]]; }
+# skopeo_row <op> <set>: the name of skopeo's row berth is compared with.
+skopeo_row() { [[ $1 == pull ]] && echo "skopeo pull $2 (c/storage)" || echo "skopeo $1 $2"; }
 # forget <side>: the registry's storage emptied (distribution keeps no blob cache here, so the
 # next push finds nothing and uploads the whole layer).
 forget() { echo "sh -c 'rm -rf ${regdir[$1]}/docker; sync'"; }
@@ -154,36 +179,75 @@ for set in big small; do
 done
 hf "$tmp/push.json" "${cmds[@]}"
 
-# --- pull ----------------------------------------------------------------------------------
-# The registries hold what the last push runs put there; push once more to be sure.
-for s in "${sides[@]}"; do
-    for set in big small; do ${cli[$s]} push "${reg[$s]}/bench/$set:1" >/dev/null; done
-done
-cmds=()
-clean() {  # clean <side> <set>: no image and no layer left, so the pull downloads and unpacks
-    echo "sh -c '${cli[$1]} rmi -f ${reg[$1]}/bench/$2:1 >/dev/null 2>&1; ${cli[$1]} image prune -af >/dev/null; sync'"
-}
+# --- pull: one hyperfine group per data set ----------------------------------------------
+nvar=$((warmup + runs))
+v2s2=application/vnd.docker.distribution.manifest.v2+json
+# in_net <side> <cmd...>: runs a command in <side>'s network namespace (where its registry is).
+in_net() { local p=${pid_of_side[$1]}; shift; nsenter -t "$p" -n -- "$@"; }
+mkdir -p "$tmp/cur"
 for set in big small; do
+    vdir=$tmp/variants/$set cs=$tmp/cs-$set
+    bench_make_variants "$data_dir/$set.tar" "$vdir" "$nvar"
+    # Every variant into every registry, gzipped by skopeo (as the daemons' pushes are), with its
+    # manifest kept for the --prepare's PUT; the same bytes for every contender.
+    for ((k = 0; k < nvar; k++)); do
+        oci_layout "$vdir/v$k.tar" "$vdir/oci-v$k"
+        for s in "${sides[@]}"; do
+            in_net "$s" skopeo --insecure-policy copy -q --dest-tls-verify=false --dest-compress \
+                --format v2s2 "oci:$vdir/oci-v$k:1" "docker://${reg[$s]}/bench/$set:v$k" >/dev/null
+            in_net "$s" curl -sf -H "Accept: $v2s2" -o "$vdir/mf-$s-v$k.json" \
+                "http://${reg[$s]}/v2/bench/$set/manifests/v$k"
+        done
+    done
+    rm -rf "$vdir"/v*.tar "$vdir"/oci-v*   # a few files: the layers are in the registries now
+    # row <side> <tag> <name> <cmd>: a row whose --prepare points <tag> of <side>'s registry at
+    # the next variant.
+    cmds=()
+    row() {
+        local prep=$tmp/cur/$1-$2-$set.prepare
+        bench_prepare_script "$prep" "$tmp/cur/$1-$2-$set.k" "$nvar" \
+            "nsenter -t ${pid_of_side[$1]} -n -- curl -sf -o /dev/null -X PUT \
+-H 'Content-Type: $v2s2' --data-binary @$vdir/mf-$1-v\$k.json \
+http://${reg[$1]}/v2/bench/$set/manifests/$2"
+        cmds+=(--prepare "sh $prep" -n "$3" "$4")
+    }
     for s in berth dockerd; do
         has "$s" || continue
-        cmds+=(--prepare "$(clean "$s" "$set")" -n "$s pull $set" "${cli[$s]} pull ${reg[$s]}/bench/$set:1")
+        row "$s" cur "$s pull $set" "${cli[$s]} pull ${reg[$s]}/bench/$set:cur"
     done
     if ((skopeo_ok)); then
-        cmds+=(--prepare "sh -c 'rm -rf $tmp/skopeo-out; sync'" -n "skopeo pull $set"
-               "$sk copy --src-tls-verify=false docker://${reg[berth]}/bench/$set:1 oci:$tmp/skopeo-out:1")
+        mkdir -p "$cs/root" "$cs/run"
+        src="$sk copy --src-tls-verify=false docker://${reg[berth]}/bench/$set"
+        row berth cur-cs "$(skopeo_row pull "$set")" \
+            "$src:cur-cs containers-storage:[overlay@$cs/root+$cs/run]bench/$set:1"
+        row berth cur-oci "skopeo pull $set (oci:, no unpack)" \
+            "$src:cur-oci oci:$tmp/skopeo-oci-$set:1"
     fi
+    bench_settle
+    echo
+    hf "$tmp/pull-$set.json" "${cmds[@]}"
+    # Leftovers: every image of the daemons (the push rows are done), the skopeo stores, the
+    # registries' blobs.
+    for s in "${sides[@]}"; do
+        ${cli[$s]} image prune -af >/dev/null
+        rm -rf "${regdir[$s]:?}/docker"
+    done
+    compat__unmount_under "$cs"   # c/storage leaves its overlay home bind-mounted
+    rm -rf "$cs" "$tmp/skopeo-oci-$set" "$vdir"
+    bench_deleted
 done
-hf "$tmp/pull.json" "${cmds[@]}"
+jq -s '{results: (.[0].results + .[1].results)}' "$tmp/pull-big.json" "$tmp/pull-small.json" \
+    >"$tmp/pull.json"
 jq -s '{results: (.[0].results + .[1].results)}' "$tmp/push.json" "$tmp/pull.json" >"$tmp/hyperfine.json"
 
 # --- table and ratios ----------------------------------------------------------------------
 median_of() { jq -r --arg c "$1" '.results[] | select(.command == $c) | .median' "$tmp/hyperfine.json"; }
 echo
-printf '%-22s %10s %10s %10s %10s\n' benchmark "mean s" "median s" "stddev s" "min s"
+printf '%-36s %10s %10s %10s %10s\n' benchmark "mean s" "median s" "stddev s" "min s"
 jq -r '.results[] | [.command, .mean, .median, (.stddev // 0), .min] | @tsv' "$tmp/hyperfine.json" |
     while IFS=$'\t' read -r cmd mean median stddev min; do
         awk -v c="$cmd" -v a="$mean" -v m="$median" -v s="$stddev" -v l="$min" \
-            'BEGIN { printf "%-22s %10.3f %10.3f %10.3f %10.3f\n", c, a, m, s, l }'
+            'BEGIN { printf "%-36s %10.3f %10.3f %10.3f %10.3f\n", c, a, m, s, l }'
     done
 echo
 echo "ratios of medians (< 1: berth is faster; target: below 1 on every row):"
@@ -193,7 +257,9 @@ for op in push pull; do
         b=$(median_of "berth $op $set")
         [[ -n "$b" ]] || continue
         for other in dockerd skopeo; do
-            o=$(median_of "$other $op $set")
+            name="$other $op $set"
+            [[ $other == skopeo ]] && name=$(skopeo_row "$op" "$set")
+            o=$(median_of "$name")
             [[ -n "$o" ]] || continue
             r=$(awk -v a="$b" -v b="$o" 'BEGIN { printf "%.2f", a / b }')
             awk -v r="$r" 'BEGIN { exit !(r >= 1) }' && missed=$((missed + 1))

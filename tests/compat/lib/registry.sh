@@ -87,7 +87,7 @@ compat_registry_start() {
     compat__registry_pids+=("$REG_PID")
     local i code
     for i in $(seq 100); do
-        code=$(compat__in_net curl -s -o /dev/null -w '%{http_code}' "http://$REG_ADDR/v2/" 2>/dev/null)
+        code=$(compat__in_net curl -s -o /dev/null -w '%{http_code}' "http://$REG_ADDR/v2/" 2>/dev/null || true)
         [[ "$code" == 200 || "$code" == 401 ]] && return 0
         kill -0 "$REG_PID" 2>/dev/null || break
         sleep 0.1
