@@ -246,6 +246,8 @@ for set in big small; do
         fi
     done
 done
+# The import groups' leftovers were just deleted (online discard keeps the disk busy a while).
+bench_settle
 echo
 hf "$tmp/save.json" "${cmds[@]}"
 jq -s '{results: (.[0].results + .[1].results)}' "$tmp/import.json" "$tmp/save.json" >"$tmp/hyperfine.json"

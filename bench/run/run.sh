@@ -105,8 +105,15 @@ elif [[ "$(stat -fc %T /sys/fs/cgroup)" == cgroup2fs ]]; then
 fi
 
 tmp=$(mktemp -d /tmp/berth-bench-run.XXXXXX)
-# Runtime state on tmpfs, where crun keeps it by default (/run/crun).
-crun_state=$(mktemp -d /run/berth-bench-run-crun.XXXXXX)
+# Runtime state on a tmpfs for everyone, where a standard install keeps it (/run/crun,
+# /run/containers, /var/run/docker, /run/berth: /run is a tmpfs there; on some machines, this
+# one included, it is on the disk): crun's and berth-runtime's state, podman's runroot and the
+# daemons' exec roots (COMPAT_EXEC_TMPFS). In this script's mount namespace only.
+run_tmpfs=$tmp/run
+mkdir -p "$run_tmpfs"
+mount -t tmpfs -o mode=0755,size=512m berth-bench-run "$run_tmpfs"
+export COMPAT_EXEC_TMPFS=1
+crun_state=$(mktemp -d "$run_tmpfs/crun.XXXXXX")
 cg_parent=berth-test-bench-run-${tmp##*.}
 crun_id=berth-test-bench-run-crun
 declare -A cli pid dir
@@ -216,7 +223,7 @@ if has_side berth; then
                 "$same_dir/config.json" >"$tmp/same-$prog/config.json"
         done
         runtime_bin=$(dirname "$berthd_bin")/berth-runtime
-        runtime_state=$(mktemp -d /run/berth-bench-run-runtime.XXXXXX)
+        runtime_state=$(mktemp -d "$run_tmpfs/berth-runtime.XXXXXX")
         cmd_true[crun_same]="crun --root $crun_state run --bundle $tmp/same-true $crun_id"
         cmd_false[crun_same]="crun --root $crun_state run --bundle $tmp/same-false $crun_id"
         sides+=(crun_same)
@@ -258,7 +265,7 @@ if ((with_podman)); then
         echo "bench: podman missing (apt-get install --no-install-recommends podman): skipped"
     else
         pd=$tmp/podman
-        mkdir -p "$pd/root" "$pd/runroot" "$pd/tmpdir" "$pd/net"
+        mkdir -p "$pd/root" "$run_tmpfs/podman" "$pd/tmpdir" "$pd/net"
         # Our own containers.conf, so that the host's is not read. Its rlimits: podman gives a
         # root container nofile/nproc limits above ours, which fails (EPERM) where root lacks
         # CAP_SYS_RESOURCE (sandboxes); the current limits are what the other engines pass on.
@@ -273,7 +280,7 @@ if ((with_podman)); then
             "$(lim "$(ulimit -Su)" "$pid_max")" "$(lim "$(ulimit -Hu)" "$pid_max")" \
             >"$pd/containers.conf"
         export CONTAINERS_CONF=$pd/containers.conf
-        podman_cmd="podman --root $pd/root --runroot $pd/runroot --tmpdir $pd/tmpdir"
+        podman_cmd="podman --root $pd/root --runroot $run_tmpfs/podman --tmpdir $pd/tmpdir"
         podman_cmd+=" --network-config-dir $pd/net --cgroup-manager cgroupfs --events-backend none"
         pr="$podman_cmd run --cgroup-parent /$cg_parent/podman"
         if $podman_cmd import -q "$tmp/rootfs.tar" busybox:latest >/dev/null; then

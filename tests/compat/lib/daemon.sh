@@ -21,6 +21,8 @@
 #   BERTH_COMPAT_DOCKERD  dockerd binary (default /usr/sbin/dockerd, Debian's docker.io 20.10)
 #   BERTH_COMPAT_LOG_LEVEL  --log-level for the daemon (e.g. debug)
 #   COMPAT_DAEMON_ARGS    more flags for the next daemon started (split on blanks)
+#   COMPAT_EXEC_TMPFS=1   the daemon's exec root on a tmpfs of its own, as /run is on a standard
+#                         install (benchmarks; unmounted with the rest of its directory)
 #   BERTH_COMPAT_KEEP=1   keep the temp directories (logs, roots) for a post-mortem
 #   BERTH_COMPAT_TIMEOUT  seconds to wait for /_ping (default 60)
 #
@@ -186,6 +188,12 @@ compat_daemon_start() {
     COMPAT_HOST=unix://$COMPAT_SOCK
     COMPAT_LOG=$dir/daemon.log
     mkdir -p "$COMPAT_DATA_ROOT" "$COMPAT_EXEC_ROOT"
+    if [[ "${COMPAT_EXEC_TMPFS:-}" == 1 ]] &&
+        ! mount -t tmpfs -o mode=0700,size=256m berth-test-exec "$COMPAT_EXEC_ROOT"; then
+        compat_log "cannot mount a tmpfs on $COMPAT_EXEC_ROOT"
+        rm -rf "$dir"
+        return 1
+    fi
     local args=(--data-root "$COMPAT_DATA_ROOT" --exec-root "$COMPAT_EXEC_ROOT"
                 -H "$COMPAT_HOST" --pidfile "$dir/pid")
     [[ -n "${BERTH_COMPAT_LOG_LEVEL:-}" ]] && args+=(--log-level "$BERTH_COMPAT_LOG_LEVEL")
