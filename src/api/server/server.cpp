@@ -90,15 +90,16 @@ struct Server::Impl {
             connections.erase(fd);
             ::close(fd);
             last = --threads == 0;
+            // The daemon goes idle: kIdleDrop later, if no connection came meanwhile, drop
+            // the code pages the requests ran. Posted before the lock is released: from then
+            // on run() and ~Server may return and free this Impl (a stream ended by stop()).
+            if (last) net::post(io, [this] { arm_idle_drop(); });
             idle.notify_all();
         }
-        // The daemon goes idle: give the memory the requests freed back to the kernel (glibc
-        // keeps it in the arenas otherwise, and idle RSS is a target, ARCHITECTURE.md "What
-        // fast means"), and kIdleDrop later, if no connection came meanwhile, the code pages
-        // the requests ran. Only at the last connection, so a busy daemon does not pay for it.
-        if (!last) return;
-        ::malloc_trim(0);
-        net::post(io, [this] { arm_idle_drop(); });
+        // And give the memory the requests freed back to the kernel (glibc keeps it in the
+        // arenas otherwise; idle RSS is a target, ARCHITECTURE.md "What fast means"). Only at
+        // the last connection, so a busy daemon does not pay for it. Touches nothing of ours.
+        if (last) ::malloc_trim(0);
     }
 
     /// On the io thread: kIdleDrop from now, if no connection is open then, drop the clean
