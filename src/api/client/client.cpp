@@ -51,38 +51,10 @@ Errc errc_for_status(unsigned status) {
     }
 }
 
-std::string query_escape(std::string_view s) {
-    static const char* const kHex = "0123456789ABCDEF";
-    std::string out;
-    for (unsigned char c : s) {
-        if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-            out += static_cast<char>(c);
-        } else if (c == ' ') {
-            out += '+';
-        } else {
-            out += '%';
-            out += kHex[c >> 4];
-            out += kHex[c & 15];
-        }
-    }
-    return out;
-}
+std::string query_escape(std::string_view s) { return percent_encode(s, "-_.~", true); }
 
 // Path segments keep '/', ':' and '@' (image names), escape the rest as Go's url.URL does.
-std::string path_escape(std::string_view s) {
-    static const char* const kHex = "0123456789ABCDEF";
-    std::string out;
-    for (unsigned char c : s) {
-        if (std::isalnum(c) || std::string_view("-_.~/:@!$&'()*+,;=").find(static_cast<char>(c)) != std::string_view::npos) {
-            out += static_cast<char>(c);
-        } else {
-            out += '%';
-            out += kHex[c >> 4];
-            out += kHex[c & 15];
-        }
-    }
-    return out;
-}
+std::string path_escape(std::string_view s) { return percent_encode(s, "-_.~/:@!$&'()*+,;="); }
 
 }  // namespace
 

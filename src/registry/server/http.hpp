@@ -64,8 +64,6 @@ using Handler = std::function<HttpResponse(HttpRequest&)>;
 /// Percent-decoding ('+' is kept: only query values of forms treat it as a space, and
 /// registries' parameters never contain one).
 [[nodiscard]] std::string url_decode(std::string_view s);
-/// Percent-encoding of a query value.
-[[nodiscard]] std::string url_encode(std::string_view s);
 
 /// Serves one accepted connection until the peer closes it or the socket is shut down
 /// (Server::stop, or the server's watchdog when the connection idles too long). While it waits

@@ -123,8 +123,8 @@ Result<Page> paginate(const std::vector<std::string>& all, const HttpRequest& re
 
 void set_link(HttpResponse& r, const std::string& base, const Page& p) {
     if (!p.more || !p.n || p.items.empty()) return;
-    r.set("Link",
-          fmt::format("<{}?n={}&last={}>; rel=\"next\"", base, *p.n, url_encode(p.items.back())));
+    r.set("Link", fmt::format("<{}?n={}&last={}>; rel=\"next\"", base, *p.n,
+                              percent_encode(p.items.back(), "-_.~/:")));
 }
 
 // A manifest reference: a digest (sets `digest`) or a tag; the error answer when it is neither.

@@ -22,6 +22,11 @@ std::optional<uint64_t> parse_uint(std::string_view s) noexcept;
 /// Escapes a string for the inside of a JSON string literal.
 std::string json_escape(std::string_view s);
 
+/// Percent-encodes `s` (uppercase hex, byte by byte), keeping ASCII letters, digits and the
+/// characters in `keep`; with `space_as_plus`, ' ' becomes '+' (a query's form, Go's
+/// url.QueryEscape) rather than "%20".
+std::string percent_encode(std::string_view s, std::string_view keep, bool space_as_plus = false);
+
 /// Joins with a separator.
 std::string join(const std::vector<std::string>& parts, std::string_view sep);
 
