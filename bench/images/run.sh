@@ -53,26 +53,9 @@ source "$here/../lib/datasets.sh"
 # shellcheck source=SCRIPTDIR/../lib/variants.sh
 source "$here/../lib/variants.sh"
 
-runs=${BENCH_RUNS:-3}
-warmup=${BENCH_WARMUP:-1}
-out_dir=${BENCH_OUT:-}
-data_dir=${BENCH_DATA:-}
-with_dockerd=1
-while (($#)); do
-    case "$1" in
-        --runs) runs=$2; shift 2 ;;
-        --warmup) warmup=$2; shift 2 ;;
-        --out) out_dir=$2; shift 2 ;;
-        --data) data_dir=$2; shift 2 ;;
-        --no-dockerd) with_dockerd=0; shift ;;
-        -h | --help) sed -n '2,44p' "$0"; exit 0 ;;
-        *) berth_die "unknown argument $1 (see --help)" ;;
-    esac
-done
+bench_data_args "$@"
 berth_require_root
-for tool in hyperfine jq tar sync curl unshare; do
-    command -v "$tool" >/dev/null || berth_die "$tool missing: run scripts/install-deps.sh"
-done
+berth_require_tools hyperfine jq tar sync curl unshare
 [[ -x /usr/bin/python3 ]] || berth_die "/usr/bin/python3 missing (makes the small-files tar)"
 
 tmp=$(mktemp -d /tmp/berth-bench-images.XXXXXX)

@@ -5,6 +5,29 @@
 #
 #   bench_make_datasets <dir> <scratch-dir>   makes whichever of the two is missing in <dir>
 #                                             (so a kept --data directory is reused)
+#   bench_data_args "$@"   the options both benches take; sets runs, warmup, out_dir, data_dir
+#                          and with_dockerd (defaults from BENCH_RUNS, BENCH_WARMUP, BENCH_OUT,
+#                          BENCH_DATA)
+
+# shellcheck disable=SC2034  # the variables are the caller's
+bench_data_args() {
+    runs=${BENCH_RUNS:-3}
+    warmup=${BENCH_WARMUP:-1}
+    out_dir=${BENCH_OUT:-}
+    data_dir=${BENCH_DATA:-}
+    with_dockerd=1
+    while (($#)); do
+        case "$1" in
+            --runs) runs=$2; shift 2 ;;
+            --warmup) warmup=$2; shift 2 ;;
+            --out) out_dir=$2; shift 2 ;;
+            --data) data_dir=$2; shift 2 ;;
+            --no-dockerd) with_dockerd=0; shift ;;
+            -h | --help) berth_usage; exit 0 ;;
+            *) berth_die "unknown argument $1 (see --help)" ;;
+        esac
+    done
+}
 
 bench_make_datasets() {
     local dir=$1 scratch=$2

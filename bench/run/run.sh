@@ -67,14 +67,12 @@ while (($#)); do
         --no-dockerd) with_dockerd=0; shift ;;
         --no-podman) with_podman=0; shift ;;
         --no-many) with_many=0; shift ;;
-        -h | --help) sed -n '2,48p' "$0"; exit 0 ;;
+        -h | --help) berth_usage; exit 0 ;;
         *) berth_die "unknown argument $1 (see --help)" ;;
     esac
 done
 berth_require_root
-for tool in hyperfine jq crun tar curl unshare mountpoint; do
-    command -v "$tool" >/dev/null || berth_die "$tool missing: run scripts/install-deps.sh"
-done
+berth_require_tools hyperfine jq crun tar curl unshare mountpoint
 [[ -x /usr/bin/python3 ]] || berth_die "/usr/bin/python3 missing (runs bench/run/reaper.py)"
 [[ -z "$out_dir" || "$out_dir" == /* ]] || out_dir=$PWD/$out_dir
 
@@ -171,7 +169,8 @@ declare -A cmd_true cmd_false label
 label=([crun]="crun run" [crun_same]="crun run, berth's config"
        [runtime]="berth-runtime, same" [berth]="berth run" [dockerd]="docker run"
        [podman]="podman run")
-has_side() { [[ " ${sides[*]} " == *" $1 "* ]]; }
+# has <side>: whether that contender is (still) in the run.
+has() { [[ " ${sides[*]} " == *" $1 "* ]]; }
 cmd_true[crun]="crun --root $crun_state run --bundle $tmp/crun-true $crun_id"
 cmd_false[crun]="crun --root $crun_state run --bundle $tmp/crun-false $crun_id"
 sides+=(crun)
@@ -204,7 +203,7 @@ fi
 # allowlist, capabilities, masked paths, /etc files: what `berth run` really starts), given to
 # crun and to berth-runtime on the same rootfs. crun's own `crun spec` (the row above) has no
 # seccomp filter, fewer mounts and capabilities: a lighter container than any of the engines run.
-if has_side berth; then
+if has berth; then
     same_id=$(${cli[berth]} run -d busybox sleep 1000 </dev/null) || same_id=""
     same_dir=${dir[berth]}/data/containers/$same_id
     if [[ -n "$same_id" && -f "$same_dir/config.json" ]]; then
@@ -312,7 +311,6 @@ for s in "${sides[@]}"; do
     ok+=("$s")
 done
 sides=("${ok[@]}")
-has() { [[ " ${sides[*]} " == *" $1 "* ]]; }
 has berth || echo "bench: warning: berth is not measured (no berth ratios)"
 
 echo

@@ -31,14 +31,12 @@ while (($#)); do
         --warmup) warmup=$2; shift 2 ;;
         --out) out_dir=$2; shift 2 ;;
         --no-lifecycle) lifecycle=0; shift ;;
-        -h | --help) sed -n '2,20p' "$0"; exit 0 ;;
+        -h | --help) berth_usage; exit 0 ;;
         *) berth_die "unknown argument $1 (see --help)" ;;
     esac
 done
 berth_require_root
-for tool in hyperfine jq /usr/bin/time unshare busybox; do
-    command -v "$tool" >/dev/null || berth_die "$tool missing: run scripts/install-deps.sh"
-done
+berth_require_tools hyperfine jq /usr/bin/time unshare busybox
 
 # --- one private mount namespace for the whole run -----------------------------------------
 if [[ -z "${BERTH_BENCH_IN_NS:-}" ]]; then
