@@ -33,6 +33,7 @@ namespace {
 using test::FakeContainerBackend;
 using test::HttpResponse;
 using test::TestClient;
+using test::shell;
 using json = nlohmann::json;
 
 const std::string kJson = "Content-Type: application/json\r\n";
@@ -770,17 +771,6 @@ TEST_F(ContainerRoutesTest, ExecResizeAndInspect) {
 }
 
 // ---------------------------------------------------------------- the real docker CLI
-
-std::pair<int, std::string> shell(const std::string& cmd) {
-    std::FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
-    if (p == nullptr) return {-1, ""};
-    std::string out;
-    char buf[4096];
-    size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-    int rc = ::pclose(p);
-    return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, out};
-}
 
 TEST_F(ContainerRoutesTest, DockerCliContainerCommands) {
     if (std::system("command -v docker >/dev/null 2>&1") != 0) GTEST_SKIP() << "no docker CLI";

@@ -32,6 +32,7 @@ namespace {
 using json = nlohmann::json;
 using test::HttpResponse;
 using test::TestClient;
+using test::shell;
 
 const std::string kDigest = "sha256:" + std::string(64, 'd');
 const std::string kLayer = "aaaaaaaaaaaa";
@@ -345,17 +346,6 @@ TEST_F(RegistryRoutesTest, AuthAnswersStatusAndIdentityToken) {
 }
 
 // ---------------------------------------------------------------- real clients
-
-std::pair<int, std::string> shell(const std::string& cmd) {
-    std::FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
-    if (p == nullptr) return {-1, ""};
-    std::string out;
-    char buf[4096];
-    size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-    int rc = ::pclose(p);
-    return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, out};
-}
 
 json read_json_file(const std::string& path) {
     std::ifstream in(path);

@@ -31,6 +31,7 @@ namespace {
 
 using test::HttpResponse;
 using test::TestClient;
+using test::shell;
 using json = nlohmann::json;
 
 std::string url_encode(const std::string& s) {
@@ -706,18 +707,6 @@ TEST_F(ApiServerTest, DockerCliVersion) {
     int rc = ::pclose(p);
     EXPECT_EQ(rc, 0) << out;
     EXPECT_EQ(out, "1.44 0.1.0\n");
-}
-
-// Runs `cmd` through the shell; returns exit status and stdout+stderr.
-std::pair<int, std::string> shell(const std::string& cmd) {
-    std::FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
-    if (p == nullptr) return {-1, ""};
-    std::string out;
-    char buf[4096];
-    size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-    int rc = ::pclose(p);
-    return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, out};
 }
 
 // The real docker CLI (Go client: chunked uploads, exact Content-Type checks, streams) over

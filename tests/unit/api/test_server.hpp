@@ -3,12 +3,15 @@
 // of its own, running on a thread, with the routes the test registers.
 
 #include <stdlib.h>
+#include <sys/wait.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <functional>
 #include <memory>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -72,6 +75,18 @@ inline std::string error_message(const HttpResponse& r) {
     } catch (...) {
         return "<not json: " + r.body + ">";
     }
+}
+
+/// Runs `cmd` through the shell (the real docker CLI, curl): its exit status and stdout+stderr.
+inline std::pair<int, std::string> shell(const std::string& cmd) {
+    std::FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
+    if (p == nullptr) return {-1, ""};
+    std::string out;
+    char buf[4096];
+    size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+    int rc = ::pclose(p);
+    return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, out};
 }
 
 }  // namespace berth::api::test
