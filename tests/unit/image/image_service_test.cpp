@@ -26,28 +26,13 @@
 #include "berth/store/layer_store.hpp"
 #include "berth/store/metadata_store.hpp"
 
+#include "service_fixture.hpp"
+
 namespace berth::image {
 namespace {
 
-class ImageServiceTest : public ::testing::Test {
+class ImageServiceTest : public test::ImageServiceFixture {
 protected:
-    void SetUp() override {
-        char tmpl[] = "/tmp/berth-test-imgsvc-XXXXXX";
-        ASSERT_NE(::mkdtemp(tmpl), nullptr);
-        tmp_ = tmpl;
-        root_ = tmp_ + "/root";
-        ImageServiceOptions o;
-        o.durable = false;
-        o.preserve_ownership = ::geteuid() == 0;
-        auto s = ImageService::open(root_, o);
-        ASSERT_TRUE(s) << s.error().what();
-        svc_ = std::move(*s);
-    }
-    void TearDown() override {
-        svc_.reset();
-        ASSERT_TRUE(remove_all(tmp_));
-    }
-
     /// A memfd holding a layer tar of `files` (path -> content); empty map: a zero-byte input.
     UniqueFd tar_of(const std::map<std::string, std::string>& files) {
         UniqueFd fd(::memfd_create("layer", MFD_CLOEXEC));
@@ -99,10 +84,6 @@ protected:
             out.push_back(d.untagged.empty() ? "Deleted: " + d.deleted : "Untagged: " + d.untagged);
         return out;
     }
-
-    std::string tmp_, root_;
-    std::unique_ptr<ImageService> svc_;
-    int counter_ = 0;
 };
 
 TEST_F(ImageServiceTest, ImportEmptyTarMakesAOneLayerImage) {

@@ -16,28 +16,13 @@
 #include "berth/image/image_service.hpp"
 #include "berth/oci/image_spec.hpp"
 
+#include "service_fixture.hpp"
+
 namespace berth::image {
 namespace {
 
-class RegistrySupportTest : public ::testing::Test {
+class RegistrySupportTest : public test::ImageServiceFixture {
 protected:
-    void SetUp() override {
-        char tmpl[] = "/tmp/berth-test-regsup-XXXXXX";
-        ASSERT_NE(::mkdtemp(tmpl), nullptr);
-        tmp_ = tmpl;
-        root_ = tmp_ + "/root";
-        ImageServiceOptions o;
-        o.durable = false;
-        o.preserve_ownership = ::geteuid() == 0;
-        auto s = ImageService::open(root_, o);
-        ASSERT_TRUE(s) << s.error().what();
-        svc_ = std::move(*s);
-    }
-    void TearDown() override {
-        svc_.reset();
-        ASSERT_TRUE(remove_all(tmp_));
-    }
-
     /// A memfd with a layer tar of `files`, and the tar's digest (its diff ID).
     std::pair<UniqueFd, Digest> tar_of(const std::map<std::string, std::string>& files,
                                        bool gzip = false) {
@@ -65,10 +50,6 @@ protected:
         c.rootfs.diff_ids = diff_ids;
         return oci::to_json(c);
     }
-
-    std::string tmp_, root_;
-    std::unique_ptr<ImageService> svc_;
-    int counter_ = 0;
 };
 
 TEST_F(RegistrySupportTest, HoldApplyCommitRelease) {
