@@ -569,13 +569,7 @@ TEST_F(ImageServiceTest, CheckFindsAndRepairsRefsOrphansAndMissingConfigs) {
 
 TEST_F(ImageServiceTest, ReopenKeepsImages) {
     Image img = import({{"x", "y"}}, "persist:1");
-    svc_.reset();
-    ImageServiceOptions o;
-    o.durable = false;
-    o.preserve_ownership = ::geteuid() == 0;
-    auto s = ImageService::open(root_, o);
-    ASSERT_TRUE(s) << s.error().what();
-    svc_ = std::move(*s);
+    ASSERT_NO_FATAL_FAILURE(reopen());
     auto got = svc_->get("persist:1");
     ASSERT_TRUE(got) << got.error().what();
     EXPECT_EQ(got->record.id, img.record.id);

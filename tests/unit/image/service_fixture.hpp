@@ -21,16 +21,22 @@ protected:
         ASSERT_NE(::mkdtemp(tmpl), nullptr);
         tmp_ = tmpl;
         root_ = tmp_ + "/root";
+        reopen();
+    }
+    void TearDown() override {
+        svc_.reset();
+        ASSERT_TRUE(remove_all(tmp_));
+    }
+
+    /// (Re)opens the service over root_ (what a daemon restart does).
+    void reopen() {
+        svc_.reset();
         ImageServiceOptions o;
         o.durable = false;
         o.preserve_ownership = ::geteuid() == 0;
         auto s = ImageService::open(root_, o);
         ASSERT_TRUE(s) << s.error().what();
         svc_ = std::move(*s);
-    }
-    void TearDown() override {
-        svc_.reset();
-        ASSERT_TRUE(remove_all(tmp_));
     }
 
     std::string tmp_, root_;
