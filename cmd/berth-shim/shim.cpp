@@ -7,6 +7,7 @@
 #include <malloc.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
@@ -572,6 +573,9 @@ void Shim::finish_init() {
     nlohmann::json ev = rec;
     ev["event"] = "exit";
     broadcast(ev);
+    // Nobody waits for the cleanup: at nice 10 it leaves the CPU at once to berthd and the
+    // client that the exit wakes (on a small machine they would otherwise queue behind it).
+    (void)::setpriority(PRIO_PROCESS, 0, 10);
     auto r = runtime::remove(globals_, cfg_.id, true);
     if (!r) BLOG_WARN("delete container {}: {}", cfg_.id, r.error().what());
     ::unlink(paths_.socket().c_str());

@@ -8,28 +8,12 @@
 
 #include "berth/cgroups/manager.hpp"
 #include "berth/common/fs.hpp"
+#include "berth/common/mounts.hpp"
 #include "berth/common/strings.hpp"
 #include "paths.hpp"
 
 namespace berth::cgroups {
 namespace {
-
-// mountinfo escapes space, tab, newline and backslash as \ooo.
-std::string unescape_octal(std::string_view s) {
-    std::string out;
-    out.reserve(s.size());
-    for (size_t i = 0; i < s.size(); ++i) {
-        if (s[i] == '\\' && i + 3 < s.size() && s[i + 1] >= '0' && s[i + 1] <= '7' &&
-            s[i + 2] >= '0' && s[i + 2] <= '7' && s[i + 3] >= '0' && s[i + 3] <= '7') {
-            out +=
-                static_cast<char>((s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0'));
-            i += 3;
-        } else {
-            out += s[i];
-        }
-    }
-    return out;
-}
 
 // Super options of a v1 cgroup mount that are not controllers.
 bool is_v1_flag(std::string_view opt) {
@@ -77,8 +61,8 @@ Result<Layout> parse_layout(const std::string& mountinfo, const std::string& pro
             return make_error(Errc::InvalidArgument, "parse mountinfo line {:?}", line);
         const std::string& fstype = f[sep + 1];
         if (fstype != "cgroup" && fstype != "cgroup2") continue;
-        std::string root = unescape_octal(f[3]);
-        std::string mnt = unescape_octal(f[4]);
+        std::string root = unescape_mountinfo(f[3]);
+        std::string mnt = unescape_mountinfo(f[4]);
         if (fstype == "cgroup2") {
             if (l.v2_mount.empty()) {
                 l.v2_mount = mnt;

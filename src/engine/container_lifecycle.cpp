@@ -509,29 +509,14 @@ void ContainerService::handle_exit(const std::shared_ptr<Entry>& e, int exit_cod
                            e->c.state.status != RunState::Paused))
             return;
     }
-    unmount_rootfs(*e);
     bool user_stopped;
     int64_t ran_ns;
     {
         std::lock_guard lk(e->mu);
         auto& s = e->c.state;
         ran_ns = finished - s.started_at;
-        s.status = RunState::Exited;
-        s.pid = 0;
-        s.exit_code = exit_code;
-        s.oom_killed = oom;
-        s.finished_at = finished;
-        s.error = std::move(error);
         user_stopped = s.manually_stopped || e->stopping;
-        ++e->exit_seq;
-        ++e->generation;
     }
-    if (auto s = save(*e); !s) BLOG_WARN("save {}: {}", e->c.id, s.error().what());
-    e->cv.notify_all();
-    if (oom) publish(e->c, "oom");
-    publish(e->c, "die", {{"exitCode", std::to_string(exit_code)}, {"execDuration",
-                          std::to_string(ran_ns > 0 ? ran_ns / 1'000'000'000 : 0)}});
-
     // moby's restartmanager: policies apply unless the user stopped it.
     const auto& rp = e->c.host_config.restart_policy;
     bool restart = false;
@@ -541,6 +526,30 @@ void ContainerService::handle_exit(const std::shared_ptr<Entry>& e, int exit_cod
             (rp.maximum_retry_count == 0 || e->c.restart_count < rp.maximum_retry_count))
             restart = true;
     }
+    // A container that removes itself is unmounted by its removal, off the path of whoever
+    // waits for it (`run --rm`), and its state file, about to go, isn't rewritten. A crash in
+    // between finds the shim's exit record at the next start and handles the exit again.
+    bool auto_remove = !restart && e->c.host_config.auto_remove;
+    if (!auto_remove) unmount_rootfs(*e);
+    {
+        std::lock_guard lk(e->mu);
+        auto& s = e->c.state;
+        s.status = RunState::Exited;
+        s.pid = 0;
+        s.exit_code = exit_code;
+        s.oom_killed = oom;
+        s.finished_at = finished;
+        s.error = std::move(error);
+        ++e->exit_seq;
+        ++e->generation;
+    }
+    if (!auto_remove)
+        if (auto s = save(*e); !s) BLOG_WARN("save {}: {}", e->c.id, s.error().what());
+    e->cv.notify_all();
+    if (oom) publish(e->c, "oom");
+    publish(e->c, "die", {{"exitCode", std::to_string(exit_code)}, {"execDuration",
+                          std::to_string(ran_ns > 0 ? ran_ns / 1'000'000'000 : 0)}});
+
     if (restart) {
         // Back-off: 100 ms doubling per restart, at most a minute; reset after 10 s of run.
         int64_t delay_ms = 100;
@@ -568,7 +577,7 @@ void ContainerService::handle_exit(const std::shared_ptr<Entry>& e, int exit_cod
         }).detach();
         return;
     }
-    if (e->c.host_config.auto_remove) {
+    if (auto_remove) {
         auto r = remove_locked(e);
         if (!r) BLOG_WARN("auto-remove {}: {}", e->c.id, r.error().what());
     }

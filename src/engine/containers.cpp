@@ -102,7 +102,7 @@ Result<void> ContainerService::load_all() {
         else if (name[0] != '.') ids.emplace_back(name);
     }
     ::closedir(d);
-    for (auto& path : leftovers) removal_->remove(std::move(path));
+    for (auto& path : leftovers) removal_->remove(std::move(path), {"merged"});
     for (const auto& id : ids) {
         std::string path = container_dir(id) + "/config.v2.json";
         auto text = read_file(path);
@@ -439,11 +439,12 @@ Result<void> ContainerService::remove_locked(const std::shared_ptr<Entry>& e) {
         if (e->removed) return {};
         e->c.state.status = RunState::Removing;
     }
-    unmount_rootfs(*e);
     (void)remove_all(shim_dir(e->c.id));
-    // Out of sight at once; its files (the read/write layer: any number) go on removal_'s thread.
+    // Out of sight at once; its root filesystem's unmount and its files (the read/write layer:
+    // any number) go on removal_'s thread.
     auto r = removal_->move_and_remove(
-        container_dir(e->c.id), paths_.data_root + "/containers/" + std::string(kRemovingPrefix) + e->c.id);
+        container_dir(e->c.id), paths_.data_root + "/containers/" + std::string(kRemovingPrefix) + e->c.id,
+        {"merged"});
     if (!r) {
         std::lock_guard lk(e->mu);
         e->c.state.status = RunState::Dead;

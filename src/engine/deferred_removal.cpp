@@ -1,9 +1,14 @@
 #include "deferred_removal.hpp"
 
+#include <sys/mount.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <cstdio>
 
 #include "berth/common/fs.hpp"
 #include "berth/common/log.hpp"
+#include "berth/common/mounts.hpp"
 
 namespace berth::engine {
 
@@ -16,31 +21,51 @@ DeferredRemoval::~DeferredRemoval() {
     if (worker_.joinable()) worker_.join();
 }
 
-Result<void> DeferredRemoval::move_and_remove(const std::string& dir, const std::string& trash) {
-    if (::rename(dir.c_str(), trash.c_str()) != 0) return remove_all(dir);  // missing: ok
-    remove(trash);
+namespace {
+
+// Detaches the mounts the caller knows of, then removes the tree. A mount it didn't know of
+// (left by a daemon that stopped in between) stops remove_all at the mount point: then every
+// mount below the tree goes, as found in mountinfo, and the removal is tried again.
+Result<void> remove_tree(const std::string& path, const std::vector<std::string>& mounts) {
+    for (const auto& m : mounts) (void)::umount2(path_join(path, m).c_str(), MNT_DETACH);
+    if (auto r = remove_all(path); r) return r;
+    BERTH_TRY(detach_mounts_under(path));
+    return remove_all(path);
+}
+
+}  // namespace
+
+Result<void> DeferredRemoval::move_and_remove(const std::string& dir, const std::string& trash,
+                                              std::vector<std::string> mounts) {
+    // rename(2) refuses only a directory that is itself a mount point, not one that holds one.
+    if (::rename(dir.c_str(), trash.c_str()) != 0) return remove_tree(dir, mounts);  // missing: ok
+    remove(trash, std::move(mounts));
     return {};
 }
 
-void DeferredRemoval::remove(std::string trash) {
+void DeferredRemoval::remove(std::string trash, std::vector<std::string> mounts) {
     std::lock_guard lk(mu_);
-    queue_.push_back(std::move(trash));
+    queue_.push_back({std::move(trash), std::move(mounts)});
     if (!worker_.joinable()) worker_ = std::thread([this] { run(); });
     cv_.notify_one();
 }
 
 void DeferredRemoval::run() {
+    // Nobody waits for this thread: at nice 10 it yields a CPU at once to the request, shim or
+    // client that wakes up, instead of sharing it (on two cores `run --rm`'s client would
+    // otherwise wait for the previous container's unmount and unlinks).
+    (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 10);
     for (;;) {
-        std::string path;
+        Tree tree;
         {
             std::unique_lock lk(mu_);
             cv_.wait(lk, [&] { return stop_ || !queue_.empty(); });
             if (stop_ || queue_.empty()) return;
-            path = std::move(queue_.front());
+            tree = std::move(queue_.front());
             queue_.pop_front();
         }
-        if (auto r = remove_all(path); !r)
-            BLOG_WARN("remove {}: {} (retried at the next start)", path, r.error().what());
+        if (auto r = remove_tree(tree.path, tree.mounts); !r)
+            BLOG_WARN("remove {}: {} (retried at the next start)", tree.path, r.error().what());
     }
 }
 

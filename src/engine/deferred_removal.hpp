@@ -1,8 +1,9 @@
 #pragma once
 // Directory trees removed on a thread of their own. A removed container's directory holds its
 // read/write layer, which may hold any number of files: `docker rm` and `run --rm` should not
-// wait for them once nothing can see the container. The caller renames the tree out of the way
-// (one syscall), the files go here, one tree after another. A daemon that stops or crashes
+// wait for them once nothing can see the container, nor for the unmount of its root filesystem
+// (which waits for an expedited RCU grace period). The caller renames the tree out of the way
+// (one syscall); its mounts and files go here, one tree after another. A daemon that stops or crashes
 // meanwhile leaves the renamed tree, which the next start queues again (ContainerService::
 // load_all()).
 
@@ -11,6 +12,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "berth/common/result.hpp"
 
@@ -24,20 +26,26 @@ public:
     /// Finishes the tree being removed; those still queued stay on disk for the next start.
     ~DeferredRemoval();
 
-    /// Renames `dir` to `trash` (the same filesystem) and removes it later. Where the rename
-    /// fails (`dir` is missing or on another filesystem), removes `dir` now and returns that
-    /// removal's result.
-    [[nodiscard]] Result<void> move_and_remove(const std::string& dir, const std::string& trash);
+    /// Renames `dir` to `trash` (the same filesystem) and removes it later, after unmounting
+    /// `mounts` (paths relative to the tree: a container's root filesystem) and any other
+    /// mount found below it. Where the rename fails (`dir` is missing or on another
+    /// filesystem), removes `dir` now and returns that removal's result.
+    [[nodiscard]] Result<void> move_and_remove(const std::string& dir, const std::string& trash,
+                                               std::vector<std::string> mounts = {});
 
     /// Queues a tree that is already out of the way (a leftover found at start-up).
-    void remove(std::string trash);
+    void remove(std::string trash, std::vector<std::string> mounts = {});
 
 private:
     void run();
 
     std::mutex mu_;
     std::condition_variable cv_;
-    std::deque<std::string> queue_;
+    struct Tree {
+        std::string path;
+        std::vector<std::string> mounts;
+    };
+    std::deque<Tree> queue_;
     bool stop_ = false;
     std::thread worker_;  ///< started with the first removal
 };

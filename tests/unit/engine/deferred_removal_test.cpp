@@ -1,7 +1,10 @@
 // DeferredRemoval: a tree leaves its place at once and is gone after the worker ran; where it
-// cannot be renamed it is removed on the spot.
+// cannot be renamed it is removed on the spot; a mount inside it (a container's root
+// filesystem) is detached first.
 #include "deferred_removal.hpp"
 
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -76,6 +79,37 @@ TEST_F(DeferredRemovalTest, QueuedLeftoversAreRemovedInOrder) {
         EXPECT_TRUE(gone_within(b, std::chrono::seconds(5)));
     }
     EXPECT_FALSE(path_exists(a));
+}
+
+// Mounts a tmpfs at `dir` inside a mount namespace of this test process's own (made private,
+// so nothing reaches the host's). False where that isn't possible (not root).
+bool mount_scratch(const std::string& dir) {
+    static bool own_ns = ::geteuid() == 0 && ::unshare(CLONE_NEWNS) == 0 &&
+                         ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0;
+    if (!own_ns) return false;
+    if (!mkdir_all(dir, 0755)) return false;
+    if (::mount("tmpfs", dir.c_str(), "tmpfs", 0, "size=1m") != 0) return false;
+    return static_cast<bool>(atomic_write_file(dir + "/inside", "x", 0644, Durability::Volatile));
+}
+
+TEST_F(DeferredRemovalTest, MountTheCallerNamesIsDetachedFirst) {
+    // Must run before the worker thread exists: unshare(CLONE_NEWNS) refuses a threaded process.
+    std::string dir = make_tree("c3");
+    if (!mount_scratch(dir + "/merged")) GTEST_SKIP() << "needs root to mount";
+    DeferredRemoval r;
+    std::string trash = root_ + "/.removing-c3";
+    ASSERT_TRUE(r.move_and_remove(dir, trash, {"merged"}));
+    EXPECT_FALSE(path_exists(dir));
+    EXPECT_TRUE(gone_within(trash, std::chrono::seconds(5)));
+}
+
+// A mount nobody named (a daemon stopped before unmounting it) is found in mountinfo.
+TEST_F(DeferredRemovalTest, UnnamedMountIsFoundAndDetached) {
+    std::string dir = make_tree("c4");
+    if (!mount_scratch(dir + "/merged")) GTEST_SKIP() << "needs root to mount";
+    DeferredRemoval r;
+    ASSERT_TRUE(r.move_and_remove(dir, root_ + "/missing/.removing-c4"));
+    EXPECT_FALSE(path_exists(dir));
 }
 
 }  // namespace
