@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <condition_variable>
+#include <deque>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -39,15 +40,22 @@ struct Server::Impl {
     std::mutex mu;
     std::condition_variable idle;
     std::set<int> connections;  // fds of live connections, shut down by stop()
-    size_t threads = 0;
+    size_t workers = 0;         // connection threads alive, serving or waiting for the next
+    size_t waiting = 0;         // of those, the ones waiting in work_cv for a handed-over fd
+    std::deque<int> handoff;    // accepted fds for the waiting workers
+    std::condition_variable work_cv;
     bool stopping = false;
     /// Fires a while after the last connection closed (used on the io thread only).
     net::steady_timer idle_timer{io};
 
     /// How long the daemon must have had no connection before it drops the code pages the
-    /// requests ran (see drop_clean_file_pages()): long enough that a client's next command
-    /// (a script's next `docker run`) does not fault them all back in.
+    /// requests ran (see drop_clean_file_pages()) and trims the heap: long enough that a
+    /// client's next command (a script's next `docker run`) does not fault them all back in.
     static constexpr std::chrono::seconds kIdleDrop{3};
+    /// How long a connection thread waits for the next connection before it exits. A command
+    /// opens several connections one after another (`run`: create, attach, wait, start); each
+    /// new thread would cost a clone, its stack's first faults and an exit.
+    static constexpr std::chrono::seconds kLinger{2};
 
     void accept_next(Acceptor& a) {
         a.async_accept([this, &a](const boost::system::error_code& ec, Protocol::socket sock) {
@@ -69,37 +77,47 @@ struct Server::Impl {
             ::close(fd);
             return;
         }
+        if (waiting > handoff.size()) {  // a thread is free: no new one
+            connections.insert(fd);
+            handoff.push_back(fd);
+            work_cv.notify_one();
+            return;
+        }
         try {
-            std::thread([this, fd] { connection_main(fd); }).detach();
+            std::thread([this, fd] { worker_main(fd); }).detach();
         } catch (const std::system_error& e) {
             BLOG_ERROR("api: cannot start a connection thread: {}", e.what());
             ::close(fd);
             return;
         }
         connections.insert(fd);
-        ++threads;
+        ++workers;
     }
 
-    void connection_main(int fd) {
-        detail::serve_connection(fd, router, options.info);
-        bool last = false;
-        {
-            std::lock_guard lk(mu);
+    /// Serves `fd`, then the connections handed over while it waits (kLinger at most).
+    void worker_main(int fd) {
+        for (;;) {
+            detail::serve_connection(fd, router, options.info);
+            std::unique_lock lk(mu);
             // Closed under the lock, after leaving the set, so stop() never shuts down a
             // descriptor number that was reused by someone else.
             connections.erase(fd);
             ::close(fd);
-            last = --threads == 0;
-            // The daemon goes idle: kIdleDrop later, if no connection came meanwhile, drop
-            // the code pages the requests ran. Posted before the lock is released: from then
-            // on run() and ~Server may return and free this Impl (a stream ended by stop()).
-            if (last) net::post(io, [this] { arm_idle_drop(); });
-            idle.notify_all();
+            // The daemon goes idle: kIdleDrop later, if no connection came meanwhile, trim
+            // and drop. Posted before the lock is released: from then on run() and ~Server
+            // may return and free this Impl (a stream ended by stop()).
+            if (connections.empty()) net::post(io, [this] { arm_idle_drop(); });
+            ++waiting;
+            work_cv.wait_for(lk, kLinger, [&] { return stopping || !handoff.empty(); });
+            --waiting;
+            if (handoff.empty()) {
+                --workers;
+                idle.notify_all();
+                return;  // touches nothing of this Impl from here on
+            }
+            fd = handoff.front();
+            handoff.pop_front();
         }
-        // And give the memory the requests freed back to the kernel (glibc keeps it in the
-        // arenas otherwise; idle RSS is a target, ARCHITECTURE.md "What fast means"). Only at
-        // the last connection, so a busy daemon does not pay for it. Touches nothing of ours.
-        if (last) ::malloc_trim(0);
     }
 
     /// On the io thread: kIdleDrop from now, if no connection is open then, drop the clean
@@ -108,8 +126,16 @@ struct Server::Impl {
         idle_timer.expires_after(kIdleDrop);
         idle_timer.async_wait([this](const boost::system::error_code& ec) {
             if (ec) return;  // re-armed by a later close, or stopping
-            std::lock_guard lk(mu);
-            if (threads == 0 && !stopping) drop_clean_file_pages();
+            {
+                std::lock_guard lk(mu);
+                if (!connections.empty() || stopping) return;
+            }
+            // Give the memory the requests freed back to the kernel (glibc keeps it in the
+            // arenas otherwise; idle RSS is a target, ARCHITECTURE.md "What fast means"), and
+            // the code pages they ran. Not at each last close: a client's commands come one
+            // after another and would fault it all back in each time.
+            ::malloc_trim(0);
+            drop_clean_file_pages();
         });
     }
 
@@ -124,7 +150,7 @@ Server::Server(ServerOptions options) : impl_(std::make_unique<Impl>(std::move(o
 Server::~Server() {
     stop();
     std::unique_lock lk(impl_->mu);
-    impl_->idle.wait(lk, [&] { return impl_->threads == 0; });
+    impl_->idle.wait(lk, [&] { return impl_->workers == 0; });
     for (const auto& s : impl_->sockets)
         if (!s.unix_path.empty()) ::unlink(s.unix_path.c_str());
 }
@@ -164,7 +190,8 @@ void Server::run() {
         if (!s.unix_path.empty()) ::unlink(s.unix_path.c_str());
     impl_->shutdown_connections();
     std::unique_lock lk(impl_->mu);
-    impl_->idle.wait(lk, [&] { return impl_->threads == 0; });
+    impl_->work_cv.notify_all();
+    impl_->idle.wait(lk, [&] { return impl_->workers == 0; });
 }
 
 void Server::stop() {
@@ -172,6 +199,7 @@ void Server::stop() {
         std::lock_guard lk(impl_->mu);
         impl_->stopping = true;
         for (int fd : impl_->connections) ::shutdown(fd, SHUT_RDWR);
+        impl_->work_cv.notify_all();  // waiting workers exit
     }
     impl_->io.stop();
 }
