@@ -20,6 +20,7 @@
 #include <map>
 #include <optional>
 
+#include "berth/common/async_hasher.hpp"
 #include "berth/common/safe_path.hpp"
 #include "berth/common/unique_fd.hpp"
 #include "util.hpp"
@@ -728,15 +729,17 @@ private:
     bool eof_ = false;
 };
 
-// The tar being written: buffered, hashed as it is flushed.
+// The tar being written: buffered, hashed as it is flushed. Two buffers: while one is hashed
+// (on AsyncHasher's thread) and written, the next is filled.
 class TarWriter {
 public:
-    explicit TarWriter(int fd) : fd_(fd), sock_(is_socket_fd(fd)), buf_(new char[kOutBuf]) {}
+    explicit TarWriter(int fd)
+        : fd_(fd), sock_(is_socket_fd(fd)), bufs_{std::make_unique<char[]>(kOutBuf), nullptr} {}
 
     Result<void> append(const char* p, size_t n) {
         while (n > 0) {
             size_t take = std::min(n, kOutBuf - fill_);
-            std::memcpy(buf_.get() + fill_, p, take);
+            std::memcpy(buf() + fill_, p, take);
             fill_ += take;
             p += take;
             n -= take;
@@ -748,15 +751,19 @@ public:
     // Free space at the end of the buffer (flushing first if there is none).
     Result<std::pair<char*, size_t>> space() {
         if (fill_ == kOutBuf) BERTH_TRY(flush());
-        return std::pair<char*, size_t>{buf_.get() + fill_, kOutBuf - fill_};
+        return std::pair<char*, size_t>{buf() + fill_, kOutBuf - fill_};
     }
     void commit(size_t n) { fill_ += n; }
 
     Result<void> flush() {
         if (fill_ == 0) return {};
-        hasher_.update(buf_.get(), fill_);
-        BERTH_TRY(write_all(fd_, sock_, buf_.get(), fill_));
+        hasher_.update(buf(), fill_);  // waits for the other buffer's hash first
+        BERTH_TRY(write_all(fd_, sock_, buf(), fill_));
         fill_ = 0;
+        // The other buffer is free (its hash is done); this one is hashed meanwhile. A tar
+        // that fits one buffer never allocates the second.
+        cur_ ^= 1;
+        if (!bufs_[cur_]) bufs_[cur_] = std::make_unique<char[]>(kOutBuf);
         return {};
     }
 
@@ -764,11 +771,14 @@ public:
     Digest finish() { return hasher_.finish(); }
 
 private:
+    char* buf() { return bufs_[cur_].get(); }
+
     int fd_;
     bool sock_;
-    std::unique_ptr<char[]> buf_;
+    std::unique_ptr<char[]> bufs_[2];
+    int cur_ = 0;
     size_t fill_ = 0;
-    Sha256 hasher_;
+    AsyncHasher hasher_;  // declared last: its thread stops before the buffers go
 };
 
 std::string hex_of(const unsigned char* b, size_t n) {
