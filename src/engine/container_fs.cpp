@@ -354,6 +354,7 @@ Result<void> apply_through(const char* prog, SniffedSource& src, const std::stri
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_adddup2(&fa, in_r.get(), 0);
     posix_spawn_file_actions_adddup2(&fa, out_w.get(), 1);
+    posix_spawn_file_actions_addclosefrom_np(&fa, 3);  // stderr stays: the decompressor's errors
     std::string p(prog);
     std::vector<std::string> args{p, "-d", "-c", "-q"};
     std::vector<char*> argv;

@@ -332,6 +332,9 @@ Result<void> ContainerService::start_locked(Entry& e) {
     }
     cfg.monitor_fd = next++;
     posix_spawn_file_actions_adddup2(&fa, lift(shim_monitor.get()), cfg.monitor_fd);
+    // Nothing else: a descriptor another thread opened without O_CLOEXEC meanwhile (a
+    // library's) would live as long as the shim, and a socket among them would never end.
+    posix_spawn_file_actions_addclosefrom_np(&fa, next);
     if (auto w = atomic_write_file(sp.config(), nlohmann::json(cfg).dump(), 0600,
                                    Durability::Volatile);
         !w) {

@@ -544,6 +544,25 @@ compat_run "$docker" info --format '{{.Containers}} {{.ContainersRunning}} {{.Co
 running=$("$docker" ps -q | wc -l)
 compat_expect_eq "info: container counts" "$out" "$running $running 0"
 
+# --- a shim holds no client's connection ----------------------------------------------------
+# Every connection open while berthd starts a shim must stay berthd's alone: a shim holding
+# one keeps the client from seeing its end until the shim exits (then `run --rm` waited for its
+# shim's cleanup, and a `logs -f` would wait for another container's end).
+socket_inodes() { for f in /proc/"$1"/fd/*; do readlink "$f"; done 2>/dev/null | sed -n 's/^socket:\[\([0-9]*\)\]$/\1/p' | sort; }
+"$docker" events >/dev/null 2>&1 &
+events_pid=$!
+sleep 0.5
+compat_run "$docker" run -d --name fdleak busybox sleep 100
+fdleak_id=$out
+fdleak_shim=$(compat_shim_pid "$fdleak_id")
+shared=$(comm -12 <(socket_inodes "$fdleak_shim") <(socket_inodes "$COMPAT_PID") | tr '\n' ' ')
+kill "$events_pid" 2>/dev/null
+wait "$events_pid" 2>/dev/null
+compat_expect_match "fd leak: the shim runs" "$fdleak_shim" '^[0-9]+$'
+compat_expect_eq "fd leak: no socket shared by berthd and a detached container's shim" "$shared" ""
+compat_run "$docker" rm -f fdleak
+compat_expect_eq "fd leak: rm -f" "$rc" 0
+
 # --- the end: rm -f everything ---------------------------------------------------------------
 compat_require_daemon containers_docker_cli_test
 # shellcheck disable=SC2046  # one argument per ID

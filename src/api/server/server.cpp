@@ -4,7 +4,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <condition_variable>
+#include <cstring>
 #include <deque>
 #include <mutex>
 #include <set>
@@ -57,21 +59,30 @@ struct Server::Impl {
     /// new thread would cost a clone, its stack's first faults and an exit.
     static constexpr std::chrono::seconds kLinger{2};
 
+    // accept4(SOCK_CLOEXEC) by hand on readiness: Asio's accept() leaves the new descriptor
+    // inheritable, and every process berthd starts (a shim per container) would hold every
+    // client connection open at that moment, so that a client whose connection berthd closed
+    // saw no end until that shim exited (`run --rm` waited for its shim's cleanup).
     void accept_next(Acceptor& a) {
-        a.async_accept([this, &a](const boost::system::error_code& ec, Protocol::socket sock) {
+        a.async_wait(Acceptor::wait_read, [this, &a](const boost::system::error_code& ec) {
             if (ec == net::error::operation_aborted) return;
-            if (!ec)
-                start_connection(std::move(sock));
-            else
-                BLOG_WARN("api: accept: {}", ec.message());
+            if (ec) BLOG_WARN("api: accept: {}", ec.message());
+            for (;;) {
+                int fd = ::accept4(a.native_handle(), nullptr, nullptr, SOCK_CLOEXEC);
+                if (fd >= 0) {
+                    start_connection(fd);
+                    continue;
+                }
+                if (errno == EINTR || errno == ECONNABORTED) continue;
+                if (errno != EAGAIN && errno != EWOULDBLOCK)
+                    BLOG_WARN("api: accept: {}", std::strerror(errno));
+                break;
+            }
             if (a.is_open()) accept_next(a);
         });
     }
 
-    void start_connection(Protocol::socket sock) {
-        boost::system::error_code ec;
-        int fd = sock.release(ec);
-        if (ec) return;
+    void start_connection(int fd) {
         std::lock_guard lk(mu);
         if (stopping) {
             ::close(fd);
@@ -168,6 +179,7 @@ Result<void> Server::listen() {
         auto acc = std::make_unique<Acceptor>(impl_->io);
         boost::system::error_code ec;
         acc->assign(Protocol(s->family, 0), s->fd.get(), ec);
+        if (!ec) acc->non_blocking(true, ec);  // accept_next() accepts until EAGAIN
         if (ec) return make_error(Errc::Internal, "listen on {}: {}", host, ec.message());
         (void)s->fd.release();  // the acceptor owns it now
         impl_->acceptors.push_back(std::move(acc));
