@@ -1,5 +1,8 @@
 #pragma once
-// Reading /proc/self/mountinfo: the mounts of this process's mount namespace.
+// Reading /proc/self/mountinfo: the mounts of this process's mount namespace. By hand rather
+// than with libmount: only the mount point field (and its octal escapes) is needed, and the
+// cgroup code reads the same lines; libmount would be a shared library more in berthd and the
+// static berth-shim for that.
 
 #include <string>
 #include <string_view>
