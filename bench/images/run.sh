@@ -5,7 +5,9 @@
 #   - small: one layer of 20,000 files of 1-4 KiB in 200 directories.
 # Rows:
 #   import: `berth import X.tar` | `tar -x` of the same tar into a fresh directory on the same
-#           filesystem as the daemons' data roots (the floor) | `docker import` into dockerd.
+#           filesystem as the daemons' data roots (the floor) | the same `tar -x` followed by
+#           `sync -f` (syncfs(2): what a store that survives a crash must add, and what berthd
+#           does before it publishes a layer; dockerd does not) | `docker import` into dockerd.
 #           Every run (warm-ups too) imports a variant of its own (X.tar plus one tiny file, so a
 #           new layer: bench/lib/variants.sh) into a fresh layer or directory, and nothing is
 #           deleted until the group (one data set, all contenders) is over; --prepare only steps
@@ -188,14 +190,18 @@ for set in big small; do
     bench_make_variants "$data_dir/$set.tar" "$vdir" "$nvar"
     cat "$vdir"/v*.tar >/dev/null   # into the page cache, for every contender alike
     cmds=()
-    for s in berth tar dockerd; do
-        [[ $s == tar ]] || has "$s" || continue
+    for s in berth tar tarsync dockerd; do
+        [[ $s == tar* ]] || has "$s" || continue
         cur=$tmp/cur/$s-$set.tar prep=$tmp/cur/$s-$set.prepare
         body="ln -sfn $vdir/v\$k.tar $cur"
         if [[ $s == tar ]]; then
             # $floor/$set: a symlink to this run's fresh directory (tar -C follows it).
             body+="; mkdir $floor/$set.\$k; ln -sfn $set.\$k $floor/$set"
             name="tar -x $set" cmd="tar -C $floor/$set -xf $cur"
+        elif [[ $s == tarsync ]]; then
+            body+="; mkdir $floor/sync-$set.\$k; ln -sfn sync-$set.\$k $floor/sync-$set"
+            name="tar -x+syncfs $set"
+            cmd="sh -c 'tar -C $floor/sync-$set -xf $cur && sync -f $floor/sync-$set/.'"
         else
             name="$s import $set" cmd="${cli[$s]} import $cur bench/$set:1"
         fi
@@ -208,7 +214,7 @@ for set in big small; do
     # Leftovers: the images the tag moved away from (dangling now), the older trees, the
     # variants. The last import stays for the save rows.
     for s in "${ok_sides[@]}"; do ${cli[$s]} image prune -f >/dev/null; done
-    for ((k = 0; k < nvar - 1; k++)); do rm -rf "${floor:?}/$set.$k"; done
+    for ((k = 0; k < nvar - 1; k++)); do rm -rf "${floor:?}/$set.$k" "${floor:?}/sync-$set.$k"; done
     rm -rf "$vdir"
     bench_deleted
 done
@@ -270,6 +276,8 @@ for op in import save; do
     [[ $op == import ]] && floor_op="tar -x" || floor_op="tar -c"
     for set in big small; do
         ratio "berth $op $set" "$floor_op $set" "berth/tar ($op $set)"
+        [[ $op == import ]] &&
+            ratio "berth $op $set" "tar -x+syncfs $set" "berth/(tar -x+syncfs) ($op $set)"
         ratio "berth $op $set" "dockerd $op $set" "berth/dockerd ($op $set)"
         ratio "dockerd $op $set" "$floor_op $set" "dockerd/tar ($op $set)"
     done
