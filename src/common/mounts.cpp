@@ -31,14 +31,9 @@ std::vector<std::string> mount_points_under(std::string_view mountinfo, std::str
     std::vector<std::string> found;
     for (const auto& line : split(mountinfo, '\n')) {
         // "36 35 98:0 /mnt1 /mnt/parent rw,... - ext3 /dev/root rw": the 5th field.
-        size_t pos = 0;
-        for (int field = 0; field < 4 && pos != std::string::npos; ++field) {
-            pos = line.find(' ', pos);
-            if (pos != std::string::npos) ++pos;
-        }
-        if (pos == std::string::npos) continue;
-        size_t end = line.find(' ', pos);
-        std::string point = unescape_mountinfo(std::string_view(line).substr(pos, end - pos));
+        auto f = split(line, ' ');
+        if (f.size() < 5) continue;
+        std::string point = unescape_mountinfo(f[4]);
         if (point == dir || (point.size() > dir.size() && point.starts_with(dir) &&
                              (dir == "/" || point[dir.size()] == '/')))
             found.push_back(std::move(point));
