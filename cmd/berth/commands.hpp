@@ -51,7 +51,8 @@ const nlohmann::json& image_headers();
 void register_images(CLI::App& app, CLI::App* image, Context& ctx);    // images ls inspect history tag rmi prune
 void register_transfer(CLI::App& app, CLI::App* image, Context& ctx);  // import save load
 void register_system(CLI::App& app, CLI::App* system, Context& ctx);   // version info system df/check
-void register_run(CLI::App& app, CLI::App* container, Context& ctx);  // run create start attach exec
+// run create start attach exec; `only` (a top-level verb) builds that one's parser alone.
+void register_run(CLI::App& app, CLI::App* container, Context& ctx, std::string_view only = {});
 void register_containers(CLI::App& app, CLI::App* container, Context& ctx);  // ps stop rm logs ...
 void register_registry(CLI::App& app, CLI::App* image, Context& ctx);  // pull push login logout registry
 /// Adds `cp` to `parent` (cp.cpp).

@@ -120,7 +120,7 @@ int main(int argc, char** argv) {
     if (want({"pull", "push", "login", "logout", "registry", "image"}))
         cli::register_registry(app, image, ctx);
     if (want({"version", "info", "system"})) cli::register_system(app, system, ctx);
-    if (want(kRunVerbs)) cli::register_run(app, container, ctx);
+    if (want(kRunVerbs)) cli::register_run(app, container, ctx, all ? std::string_view{} : verb);
     if (want(kContainerVerbs)) cli::register_containers(app, container, ctx);
 
     // pflag takes "-H=false" for a short bool flag; CLI11 doesn't: spell history's as --human=.
