@@ -1,16 +1,22 @@
-// berth-shim <exec-dir>: the monitor of one container (shim.hpp; the contract with berthd is
-// in berth/shimproto/protocol.hpp). berthd posix_spawns it with the ready pipe on fd 1; it
-// leaves berthd's session so that neither a terminal nor berthd's death stops it.
+// berth-shim --launcher: started once by berthd, it forks one shim per container (launcher.hpp),
+// the monitor of that container (shim.hpp; the contract with berthd is in
+// berth/shimproto/protocol.hpp).
 
 #include <fcntl.h>
 #include <malloc.h>
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstring>
+#include <span>
 #include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
 
 #include "berth/common/fs.hpp"
 #include "berth/common/log.hpp"
+#include "launcher.hpp"
 #include "shim.hpp"
 
 int main(int argc, char** argv) {
@@ -18,30 +24,30 @@ int main(int argc, char** argv) {
     // One arena, and no cached free memory beyond what the loop needs.
     ::mallopt(M_ARENA_MAX, 1);
     ::mallopt(M_TRIM_THRESHOLD, 64 * 1024);
-    if (argc != 2 || argv[1][0] != '/') {
-        std::fprintf(stderr, "usage: berth-shim <exec-dir>  (started by berthd)\n");
+    if (argc < 2 || argc > 3 || std::string_view(argv[1]) != "--launcher") {
+        std::fprintf(stderr,
+                     "usage: berth-shim --launcher [<blanks: room for a shim's command line>]\n"
+                     "(started by berthd, its connection on fd 3)\n");
         return 2;
     }
-    // Leave berthd: fork once more and let the first process exit (berthd reaps it), so the
-    // shim is never a child (nor a zombie) of a daemon that may restart; then a session of
-    // its own, so no terminal's signals reach it.
-    pid_t pid = ::fork();
-    if (pid < 0) return 2;
-    if (pid > 0) ::_exit(0);
-    ::setsid();
+    // The arguments' memory, contiguous from argv[0] to the end of the last one.
+    char* args_end = argv[argc - 1] + std::strlen(argv[argc - 1]) + 1;
+    std::span<char> args(argv[0], static_cast<size_t>(args_end - argv[0]));
+    // Logging is set up once, before the forks: every shim inherits it, and its stderr (fd 2)
+    // is then its own <exec-dir>/shim.log.
+    log::init("", log::Format::Text, log::Level::Info);
+    shim::Launch launch = shim::serve_launches(3, args);
+    if (launch.debug) log::init("", log::Format::Text, log::Level::Debug);
+
     // The ready pipe moves off fd 1: 0, 1 and 2 become the container's stdio for a moment.
     berth::UniqueFd ready(::fcntl(1, F_DUPFD_CLOEXEC, 3));
     if (!ready) return 2;
-    // stderr is <exec-dir>/shim.log (berthd opens it); berthd -D passes BERTH_SHIM_DEBUG=1.
-    log::init("", log::Format::Text,
-              ::getenv("BERTH_SHIM_DEBUG") ? log::Level::Debug : log::Level::Info);
-
-    shimproto::ShimPaths paths{argv[1]};
+    shimproto::ShimPaths paths{launch.exec_dir};
     auto text = read_file(paths.config());
     auto cfg = text ? shimproto::parse_shim_config(*text)
                     : Result<shimproto::ShimConfig>(Unexpected(text.error()));
     if (!cfg) {
-        std::string line = "{\"error\":\"berth-shim: " + std::string(cfg.error().what()) + "\"}\n";
+        std::string line = nlohmann::json{{"error", "berth-shim: " + cfg.error().what()}}.dump() + "\n";
         (void)write_all(ready.get(), line, "the ready pipe");
         return 1;
     }

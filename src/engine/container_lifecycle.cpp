@@ -1,11 +1,10 @@
 // Starting, stopping and watching containers (containers.hpp): the rootfs mount, the OCI
-// bundle, the shim's spawn and its monitor connection, exits, restart policies, re-adoption.
+// bundle, the shim's launch and its monitor connection, exits, restart policies, re-adoption.
 
 #include <fcntl.h>
 #include <linux/mount.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/epoll.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
@@ -26,8 +25,8 @@
 #include "berth/runtime/runtime.hpp"
 #include "berth/shimproto/channel.hpp"
 #include "containers_impl.hpp"
+#include "shim_launcher.hpp"
 
-extern char** environ;
 
 namespace berth::engine {
 
@@ -295,17 +294,11 @@ Result<void> ContainerService::start_locked(Entry& e) {
         cfg.stdin_once = e.c.config.stdin_once;
         pending = std::move(e.pending);
     }
-    // Inherited descriptors: 0 /dev/null, 1 the ready pipe, 2 shim.log, two per attach, then
-    // the shim's end of our monitor connection (made here rather than connected after the
-    // start: a container that exits at once would otherwise exit before we listen, and we
-    // would only learn of it when the shim is gone, after the runtime's cleanup).
-    // Sources are first moved above every target so no dup2 clobbers a later source.
-    std::vector<UniqueFd> high;
-    auto lift = [&](int fd) -> int {
-        int h = ::fcntl(fd, F_DUPFD_CLOEXEC, 100);
-        high.emplace_back(h);
-        return h;
-    };
+    // The shim's descriptors: 0 /dev/null, 1 the ready pipe, 2 shim.log, two per attach, then
+    // its end of our monitor connection (made here rather than connected after the start: a
+    // container that exits at once would otherwise exit before we listen, and we would only
+    // learn of it when the shim is gone, after the runtime's cleanup). It gets these and no
+    // others (the launcher closes the rest).
     int ready_pipe[2];
     if (::pipe2(ready_pipe, O_CLOEXEC) < 0) return fail(sys_error(errno, "pipe").value());
     UniqueFd ready_r(ready_pipe[0]), ready_w(ready_pipe[1]);
@@ -316,55 +309,27 @@ Result<void> ContainerService::start_locked(Entry& e) {
     UniqueFd null_fd(::open("/dev/null", O_RDWR | O_CLOEXEC));
     UniqueFd log_fd(::open(sp.log().c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
     if (!null_fd || !log_fd) return fail(sys_error(errno, "open the shim's stdio").value());
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, lift(null_fd.get()), 0);
-    posix_spawn_file_actions_adddup2(&fa, lift(ready_w.get()), 1);
-    posix_spawn_file_actions_adddup2(&fa, lift(log_fd.get()), 2);
-    int next = 3;
+    std::vector<int> fds = {null_fd.get(), ready_w.get(), log_fd.get()};
     for (auto& p : pending) {
         shimproto::AttachRequest a = p.req;
-        a.client_fd = next++;
-        a.done_fd = next++;
-        posix_spawn_file_actions_adddup2(&fa, lift(p.client.get()), a.client_fd);
-        posix_spawn_file_actions_adddup2(&fa, lift(p.done.get()), a.done_fd);
+        a.client_fd = static_cast<int>(fds.size());
+        fds.push_back(p.client.get());
+        a.done_fd = static_cast<int>(fds.size());
+        fds.push_back(p.done.get());
         cfg.attaches.push_back(std::move(a));
     }
-    cfg.monitor_fd = next++;
-    posix_spawn_file_actions_adddup2(&fa, lift(shim_monitor.get()), cfg.monitor_fd);
-    // Nothing else: a descriptor another thread opened without O_CLOEXEC meanwhile (a
-    // library's) would live as long as the shim, and a socket among them would never end.
-    posix_spawn_file_actions_addclosefrom_np(&fa, next);
+    cfg.monitor_fd = static_cast<int>(fds.size());
+    fds.push_back(shim_monitor.get());
     if (auto w = atomic_write_file(sp.config(), nlohmann::json(cfg).dump(), 0600,
                                    Durability::Volatile);
-        !w) {
-        posix_spawn_file_actions_destroy(&fa);
+        !w)
         return fail(w.error());
-    }
-    posix_spawnattr_t attr;
-    posix_spawnattr_init(&attr);
-    sigset_t none, all;
-    sigemptyset(&none);
-    sigfillset(&all);
-    posix_spawnattr_setsigmask(&attr, &none);
-    posix_spawnattr_setsigdefault(&attr, &all);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-    std::string bin = paths_.shim_binary, dir = sp.dir;
-    char* argv[] = {bin.data(), dir.data(), nullptr};
-    pid_t pid = -1;
-    int rc = ::posix_spawn(&pid, bin.c_str(), &fa, &attr, argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    posix_spawnattr_destroy(&attr);
-    high.clear();
+    auto launched = launcher_->launch(sp.dir, fds, log::enabled(log::Level::Debug));
     ready_w.reset();
     shim_monitor.reset();  // only the shim holds its end: its exit is our EOF
     pending.clear();  // the shim has its own copies now
-    if (rc != 0) return fail(sys_error(rc, "start {}", bin).value());
+    if (!launched) return fail(launched.error());
     auto line = read_ready_line(ready_r.get(), 60000);
-    // The shim forks once to leave us (so that it is never our zombie); reap the first one.
-    int status = 0;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
     if (!line) return fail(line.error());
     auto j = nlohmann::json::parse(*line, nullptr, false);
     if (!j.is_object()) return fail(Error{Errc::Internal, 0, "berth-shim: bad report: " + *line});

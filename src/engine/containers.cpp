@@ -22,6 +22,7 @@
 #include "berth/runtime/runtime.hpp"
 #include "containers_impl.hpp"
 #include "deferred_removal.hpp"
+#include "shim_launcher.hpp"
 
 namespace berth::engine {
 
@@ -64,6 +65,11 @@ Result<std::unique_ptr<ContainerService>> ContainerService::open(Paths paths,
     BERTH_TRY(mkdir_all(paths.exec_root + "/containers", 0711));
     std::unique_ptr<ContainerService> s(new ContainerService(std::move(paths), images, events));
     s->removal_ = std::make_unique<DeferredRemoval>();
+    // A shim's command line: berth-shim <exec-root>/containers/<64 hex digits>.
+    size_t title = std::string_view("berth-shim ").size() + s->shim_dir(std::string(64, '0')).size();
+    s->launcher_ = std::make_unique<ShimLauncher>(s->paths_.shim_binary, title);
+    // Now rather than in the first start; a failure here is retried (and reported) there.
+    if (auto l = s->launcher_->prepare(); !l) BLOG_WARN("shim launcher: {}", l.error().what());
     s->epoll_.reset(::epoll_create1(EPOLL_CLOEXEC));
     if (!s->epoll_) return BERTH_SYS_ERROR("epoll_create1");
     s->wake_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));

@@ -12,7 +12,9 @@
 namespace berth::shimproto {
 
 namespace {
-constexpr size_t kMaxFds = 4;
+// A shim's requests carry two; a launch carries the new shim's stdio, its monitor connection
+// and two per attach that waited for the start.
+constexpr size_t kMaxFds = kMaxMessageFds;
 }
 
 Result<void> send_message(int sock, const nlohmann::json& body, const std::vector<int>& fds) {

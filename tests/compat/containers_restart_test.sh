@@ -7,6 +7,7 @@
 #      (through a pty, detach keys), stop, and the exit code of the one that ended meanwhile.
 #   2. SIGKILL of one container's berth-shim: that container is marked exited with an error;
 #      the daemon and the other containers are fine.
+#   2b. SIGKILL of the shim launcher: running containers go on; the next run gets a new one.
 #   3. SIGTERM of berthd (a clean stop) leaves the containers running; a new berthd re-adopts
 #      them.
 #
@@ -54,6 +55,17 @@ counter_ok() {
     awk -v p="$2" '{ if ($0 != p (NR - 1)) { print "line " NR ": " $0; exit 1 } }' <<<"$1"
 }
 last_count() { tail -1 <<<"$1" | sed 's/^[a-z]*-//'; }
+# The shim launcher: the berth-shim that is berthd's child (shims are the launcher's).
+launcher_pid() {
+    local p
+    for p in /proc/[0-9]*; do
+        [[ "$(cat "$p/comm" 2>/dev/null)" == berth-shim ]] || continue
+        if [[ "$(awk '/^PPid:/ {print $2}' "$p/status" 2>/dev/null)" == "$COMPAT_PID" ]]; then
+            echo "${p#/proc/}"
+            return 0
+        fi
+    done
+}
 
 # --- containers --------------------------------------------------------------------------------
 loop='i=0; while true; do echo P-$i; i=$((i+1)); sleep 0.2; done'
@@ -83,8 +95,12 @@ n_before=$(last_count "$before")
 compat_require_daemon containers_restart_test
 # --- 1. SIGKILL of berthd ----------------------------------------------------------------------
 old_pid=$COMPAT_PID
+launcher=$(launcher_pid)
+compat_expect_match "berthd has a shim launcher" "$launcher" '^[0-9]+$'
 compat_daemon_kill
 compat_expect_eq "berthd is gone after SIGKILL" "$(dead "$old_pid" && echo dead)" dead
+poll 5 dead "$launcher"
+compat_expect_eq "berthd killed: its shim launcher exits too" "$(dead "$launcher" && echo dead)" dead
 for c in counter ttyc victim ends; do
     compat_expect_eq "daemon down: $c's process still runs" "$(alive "${pid[$c]}" && echo alive)" alive
     compat_expect_eq "daemon down: $c's shim still runs" "$(alive "${shim[$c]}" && echo alive)" alive
@@ -175,6 +191,24 @@ compat_run "$docker" exec ttyc echo still-fine
 compat_expect_eq "shim killed: exec in another container works" "$out" "still-fine"
 compat_run_ok "shim killed: rm of the victim" "$docker" rm victim
 compat_run_ok "shim killed: the victim's name can be reused" "$docker" run --rm --name victim busybox true
+
+compat_require_daemon containers_restart_test
+# --- 2b. SIGKILL of the shim launcher ----------------------------------------------------------
+# Running shims are its children: they go on; the next start gets a new launcher.
+launcher=$(launcher_pid)
+compat_expect_match "the new berthd has a shim launcher" "$launcher" '^[0-9]+$'
+kill -KILL "$launcher" 2>/dev/null
+poll 5 dead "$launcher"
+compat_expect_eq "launcher killed: it is gone" "$(dead "$launcher" && echo dead)" dead
+compat_expect_eq "launcher killed: counter's shim still runs" \
+    "$(alive "$(compat_shim_pid "${id[counter]}")" && echo alive)" alive
+compat_run "$docker" run --rm busybox echo relaunched
+compat_expect_eq "launcher killed: run --rm still works" "$out" "relaunched"
+new_launcher=$(launcher_pid)
+compat_expect_match "launcher killed: berthd started another" "$new_launcher" '^[0-9]+$'
+compat_run "$docker" exec counter echo exec-after-relaunch
+compat_expect_eq "launcher killed: exec in a running container works" "$out" "exec-after-relaunch"
+compat_expect_eq "launcher killed: counter still runs" "$(insp '{{.State.Status}}' counter)" running
 
 compat_require_daemon containers_restart_test
 # --- 3. SIGTERM of berthd ----------------------------------------------------------------------

@@ -140,6 +140,7 @@ struct AttachRequest {
 };
 
 class DeferredRemoval;
+class ShimLauncher;
 
 class ContainerService {
 public:
@@ -279,6 +280,7 @@ private:
     std::thread monitor_;
     bool stopping_ = false;
     std::unique_ptr<DeferredRemoval> removal_;  ///< removed containers' directories
+    std::unique_ptr<ShimLauncher> launcher_;    ///< forks the shims (shim_launcher.hpp)
 };
 
 }  // namespace berth::engine

@@ -17,6 +17,8 @@ namespace berth::shimproto {
 
 /// The largest message either side sends (requests carry at most a process and some stdin).
 inline constexpr size_t kMaxMessage = 64 * 1024;
+/// The most descriptors one message carries.
+inline constexpr size_t kMaxMessageFds = 64;
 
 struct Message {
     nlohmann::json body;

@@ -1,14 +1,20 @@
 #pragma once
 // The contract between berthd and berth-shim (one shim per running container).
 //
+// Launch: berthd keeps one `berth-shim --launcher` (cmd/berth-shim/launcher.hpp), its fd 3 a
+// SOCK_SEQPACKET connection to berthd. For each start berthd sends it one packet,
+// {"dir":"<exec-dir>","debug":bool}, with the descriptors the new shim gets as its 0, 1, 2, ...
+// in that order; the launcher forks, and the child is the shim, in a session of its own.
+//
 // Start: berthd writes the container's OCI bundle and <exec-dir>/shim.json (ShimConfig), then
-// posix_spawns `berth-shim <exec-dir>` with fd 1 on a pipe (the ready pipe) and, from fd 3 on,
-// the attach streams that were waiting for the start (a client socket and a done channel
-// each; their numbers are in ShimConfig::attaches) and one end of a SOCK_SEQPACKET pair that is
-// a monitor connection from the start (ShimConfig::monitor_fd: an exit that comes before berthd
-// could connect, `run --rm ... true`, is not missed). The shim starts the container at once and
-// writes one line to the ready pipe: {"pid":N} or {"error":"...","code":"NotFound|..."}. The
-// container's output reaches those attaches from its first byte.
+// launches a shim with fd 1 on a pipe (the ready pipe) and, from fd 3 on, the attach streams
+// that were waiting for the start (a client socket and a done channel each; their numbers are
+// in ShimConfig::attaches) and one end of a SOCK_SEQPACKET pair that is a monitor connection
+// from the start (ShimConfig::monitor_fd: an exit that comes before berthd could connect,
+// `run --rm ... true`, is not missed). The shim starts the container at once and writes one
+// line to the ready pipe: {"pid":N} or {"error":"...","code":"NotFound|..."} (the launcher
+// writes the error when it cannot fork). The container's output reaches those attaches from
+// its first byte.
 //
 // Afterwards berthd talks to the shim over <exec-dir>/shim.sock (SOCK_SEQPACKET, one JSON
 // object per packet, descriptors attached with SCM_RIGHTS):

@@ -1,0 +1,31 @@
+#pragma once
+// `berth-shim --launcher`: the process berthd keeps to start shims by fork() alone.
+//
+// Exec'ing a fresh shim for every container cost ~0.5 ms of its start on our machines: the
+// kernel's exec, then glibc's start-up, which on a VM spends most of it in CPUID (each one a
+// trap to the hypervisor). The launcher pays that once; each shim is a fork of it (~0.05 ms),
+// already past its start-up, and leaves the launcher's session at once (setsid).
+//
+// Protocol (shimproto/protocol.hpp): berthd sends one packet per shim on the launcher's fd 3,
+// {"dir": "<exec-dir>", "debug": bool}, with descriptors that become the shim's 0, 1, 2, ...
+// in that order. The launcher answers nothing: the shim reports on the ready pipe (its fd 1),
+// and so does the launcher when it cannot fork. It exits when berthd closes the connection.
+// Shims stay the launcher's children (reaped by SIGCHLD = SIG_IGN), and move to init when
+// it exits: they outlive berthd and its launcher alike.
+
+#include <span>
+#include <string>
+
+namespace berth::shim {
+
+struct Launch {
+    std::string exec_dir;
+    bool debug = false;
+};
+
+/// Serves launches from `sock` until berthd closes it (then exits the process). Returns only
+/// in a new shim, with its descriptors in place, in a session of its own, and its command
+/// line rewritten in `args` (the memory of the launcher's arguments).
+Launch serve_launches(int sock, std::span<char> args);
+
+}  // namespace berth::shim
