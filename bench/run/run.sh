@@ -19,8 +19,9 @@
 #                none (the host's podman storage is never touched).
 # The image is the busybox rootfs tar of tests/compat/make-rootfs-tar.sh, imported into each.
 # Then N containers (default 50) started one after another with `run -d --network none busybox
-# sleep 1000` by berth, dockerd and podman in turn: the time, the daemon's idle RSS (VmRSS)
-# before, with the N running and after removing them, and the per-container overhead: the sum
+# sleep 1000` by berth, dockerd and podman in turn: the time, the daemon's idle RSS (VmRSS;
+# berthd's with its shim launcher, dockerd's with its containerd) before, with the N running
+# and after removing them, and the per-container overhead: the sum
 # of the shims' RSS and PSS (berth-shim; containerd-shim; conmon) over N, and the daemon's
 # growth over N. Each side's containers are removed before the next side starts.
 # Targets (issue 5): faster than `crun run` alone, 20x faster than docker, idle berthd under
@@ -178,6 +179,17 @@ sides+=(crun)
 berthd_bin=${BERTH_COMPAT_BERTHD:-$BERTH_BUILD_DIR/bin/berthd}
 berth_bin=${BERTH_CLI:-$BERTH_BUILD_DIR/bin/berth}
 declare -A rss_start rss_runs
+# berthd_rss_kib <pid>: VmRSS of berthd and of its shim launcher (its child berth-shim, which
+# forks the shims), as dockerd's figure includes its containerd.
+berthd_rss_kib() {
+    local total c
+    total=$(compat_rss_kib "$1" || echo 0)
+    for c in $(compat_children "$1"); do
+        [[ "$(cat "/proc/$c/comm" 2>/dev/null)" == berth-shim ]] &&
+            total=$((total + $(compat_rss_kib "$c" || echo 0)))
+    done
+    echo "$total"
+}
 if [[ ! -x "$berthd_bin" || ! -x "$berth_bin" ]]; then
     echo "bench: berthd or the berth CLI not built ($berthd_bin, $berth_bin): skipped"
 elif [[ ! -x "$(dirname "$berthd_bin")/berth-shim" ]]; then
@@ -187,7 +199,7 @@ elif BERTH_COMPAT_BERTHD=$berthd_bin compat_daemon_start berthd; then
     export BERTH_HOST=$COMPAT_HOST   # what `berth` talks to, as a user would set it
     cli[berth]=$berth_bin
     sleep 4   # idle: see the quiet 4 s below
-    rss_start[berth]=$(compat_rss_kib "$COMPAT_PID")
+    rss_start[berth]=$(berthd_rss_kib "$COMPAT_PID")
     if ${cli[berth]} import "$tmp/rootfs.tar" busybox:latest >/dev/null; then
         cmd_true[berth]="$berth_bin run --rm busybox true"
         cmd_false[berth]="$berth_bin run --rm busybox false"
@@ -343,14 +355,19 @@ hyperfine -N "${style[@]}" --warmup "$warmup" --runs "$runs" --export-json "$tmp
 # and the shims theirs 2 s after their last event (common/resident.hpp); every side is measured
 # after the same quiet 4 s.
 sleep 4
-has berth && rss_runs[berth]=$(compat_rss_kib "${pid[berth]}")
+has berth && rss_runs[berth]=$(berthd_rss_kib "${pid[berth]}")
 
 # --- N containers at once -----------------------------------------------------------------------
 or0() { local v; v=$("$@" || true); echo "${v:-0}"; }   # a figure of a process that is gone: 0
-# daemon_rss_kib <side>: VmRSS of the daemon; dockerd's includes its containerd child.
+# daemon_rss_kib <side>: VmRSS of the daemon; dockerd's includes its containerd child,
+# berthd's its shim launcher.
 daemon_rss_kib() {
     local p=${pid[$1]:-} total c
     [[ -n "$p" ]] || { echo 0; return; }
+    if [[ "$1" == berth ]]; then
+        or0 berthd_rss_kib "$p"
+        return
+    fi
     total=$(or0 compat_rss_kib "$p")
     if [[ "$1" == dockerd ]]; then
         for c in $(compat_children "$p"); do
@@ -465,7 +482,7 @@ report() {
                    (d / b >= 20 ? "met" : "MISSED") }'
     fi
     if [[ -n "$b" && -n "${rss_start[berth]:-}" ]]; then
-        printf '  idle berthd RSS (target < 10 MiB): %s MiB after start, %s MiB after the runs\n' \
+        printf '  idle berthd + shim launcher RSS (target < 10 MiB): %s MiB after start, %s MiB after the runs\n' \
             "$(mib "${rss_start[berth]}")" "$(mib "${rss_runs[berth]:-}")"
     fi
     ((${#many_sides[@]})) || return 0
