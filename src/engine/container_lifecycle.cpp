@@ -494,11 +494,6 @@ void ContainerService::handle_exit(const std::shared_ptr<Entry>& e, int exit_cod
             (rp.maximum_retry_count == 0 || e->c.restart_count < rp.maximum_retry_count))
             restart = true;
     }
-    // A container that removes itself is unmounted by its removal, off the path of whoever
-    // waits for it (`run --rm`), and its state file, about to go, isn't rewritten. A crash in
-    // between finds the shim's exit record at the next start and handles the exit again.
-    bool auto_remove = !restart && e->c.host_config.auto_remove;
-    if (!auto_remove) unmount_rootfs(*e);
     {
         std::lock_guard lk(e->mu);
         auto& s = e->c.state;
@@ -511,12 +506,22 @@ void ContainerService::handle_exit(const std::shared_ptr<Entry>& e, int exit_cod
         ++e->exit_seq;
         ++e->generation;
     }
-    if (!auto_remove)
-        if (auto s = save(*e); !s) BLOG_WARN("save {}: {}", e->c.id, s.error().what());
+    // Waiters (`docker run`, `docker wait`) hear of the exit first: what follows is ours, and
+    // whatever the user does next with the container takes its operation lock, which we hold
+    // until it is done. The unmount alone syncs the read/write layer's filesystem (overlayfs'
+    // sync_fs at the last reference), milliseconds on a disk. A crash in between finds the
+    // shim's exit record at the next start and handles the exit again.
     e->cv.notify_all();
     if (oom) publish(e->c, "oom");
     publish(e->c, "die", {{"exitCode", std::to_string(exit_code)}, {"execDuration",
                           std::to_string(ran_ns > 0 ? ran_ns / 1'000'000'000 : 0)}});
+    // A container that removes itself is unmounted by its removal, off the path of whoever
+    // waits for that (`run --rm`), and its state file, about to go, isn't rewritten.
+    bool auto_remove = !restart && e->c.host_config.auto_remove;
+    if (!auto_remove) {
+        unmount_rootfs(*e);
+        if (auto s = save(*e); !s) BLOG_WARN("save {}: {}", e->c.id, s.error().what());
+    }
 
     if (restart) {
         // Back-off: 100 ms doubling per restart, at most a minute; reset after 10 s of run.
