@@ -142,8 +142,9 @@ Result<image::PruneReport> Daemon::prune_images(const image::ImageFilters& filte
     return report;
 }
 
-Result<void> Daemon::save_images(const std::vector<std::string>& names, int out_fd) {
-    BERTH_TRY(images_->save(names, out_fd));
+Result<void> Daemon::save_images(const std::vector<std::string>& names,
+                                 const image::ImageService::SaveOutput& output) {
+    BERTH_TRY(images_->save(names, output));
     for (const auto& n : names) {
         if (auto img = images_->get(n)) image_event(*img, n, "save");
     }

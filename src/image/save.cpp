@@ -64,7 +64,13 @@ void put_octal(char* field, size_t len, uint64_t value) {
 /// writing ustar headers straight to an fd, plus a pax "size" record for files of 8 GiB or more.
 class TarOut {
 public:
+    /// fd < 0: writes nothing and counts what it would write (size()), the layers' data too.
     explicit TarOut(int fd) : fd_(fd) {}
+
+    [[nodiscard]] uint64_t size() const noexcept { return size_; }
+
+    /// `n` bytes of a file's data that the caller wrote to the fd itself.
+    void account(uint64_t n) noexcept { size_ += n; }
 
     Result<void> dir(const std::string& name, int64_t mtime) {
         return header(name, '5', 0755, 0, mtime);
@@ -72,7 +78,7 @@ public:
 
     Result<void> file(const std::string& name, std::string_view data, int64_t mtime) {
         BERTH_TRY(begin_file(name, data.size(), mtime));
-        BERTH_TRY(write_all(fd_, data, "save output"));
+        BERTH_TRY(emit(data));
         return end_file(data.size());
     }
 
@@ -83,7 +89,7 @@ public:
             std::string rec = pax_record("size", std::to_string(size));
             BERTH_TRY(header("PaxHeaders.0/" + name.substr(name.rfind('/') + 1), 'x', 0644,
                              rec.size(), mtime));
-            BERTH_TRY(write_all(fd_, rec, "save output"));
+            BERTH_TRY(emit(rec));
             BERTH_TRY(end_file(rec.size()));
         }
         return header(name, '0', 0644, size, mtime);
@@ -94,16 +100,22 @@ public:
         size_t rem = static_cast<size_t>(size % kBlockSize);
         if (rem == 0) return {};
         static const std::array<char, kBlockSize> zeros{};
-        return write_all(fd_, std::string_view(zeros.data(), kBlockSize - rem), "save output");
+        return emit(std::string_view(zeros.data(), kBlockSize - rem));
     }
 
     /// The end-of-archive marker: two zero blocks (Go's tar.Writer.Close).
     Result<void> close() {
         static const std::array<char, 2 * kBlockSize> zeros{};
-        return write_all(fd_, std::string_view(zeros.data(), zeros.size()), "save output");
+        return emit(std::string_view(zeros.data(), zeros.size()));
     }
 
 private:
+    Result<void> emit(std::string_view data) {
+        size_ += data.size();
+        if (fd_ < 0) return {};
+        return write_all(fd_, data, "save output");
+    }
+
     static std::string pax_record(std::string_view key, std::string_view value) {
         // "<len> key=value\n" where <len> counts the whole record, itself included.
         size_t base = key.size() + value.size() + 3;
@@ -145,10 +157,11 @@ private:
         std::memcpy(&h[148], chk.data(), 6);
         h[154] = '\0';
         h[155] = ' ';
-        return write_all(fd_, std::string_view(h.data(), h.size()), "save output");
+        return emit(std::string_view(h.data(), h.size()));
     }
 
     int fd_;
+    uint64_t size_ = 0;
 };
 
 /// One image to save and the tags it is saved under (in the order they were named).
@@ -247,6 +260,10 @@ std::string blob_name(const Digest& d) {
 }  // namespace
 
 Result<void> ImageService::save(const std::vector<std::string>& names, int out_fd) {
+    return save(names, [out_fd](uint64_t) -> Result<int> { return out_fd; });
+}
+
+Result<void> ImageService::save(const std::vector<std::string>& names, const SaveOutput& output) {
     Impl& s = *impl_;
     if (names.empty()) return make_error(Errc::InvalidArgument, "save: no image names given");
 
@@ -389,9 +406,10 @@ Result<void> ImageService::save(const std::vector<std::string>& names, int out_f
     std::string repositories_text;
     if (!repositories.empty()) repositories_text = nlohmann::json(repositories).dump() + "\n";
 
-    // 4. The tarball.
-    auto write = [&]() -> Result<void> {
-        TarOut tar(out_fd);
+    // 4. The tarball: counted first (nothing written, layers at their recorded sizes), so
+    //    that the output knows its size before the first byte; then written.
+    auto write = [&](int fd) -> Result<uint64_t> {
+        TarOut tar(fd);
         BERTH_TRY(tar.dir("blobs/", 0));
         BERTH_TRY(tar.dir("blobs/sha256/", 0));
         for (const auto& [hex, b] : blobs) {
@@ -401,11 +419,14 @@ Result<void> ImageService::save(const std::vector<std::string>& names, int out_f
                 continue;
             }
             BERTH_TRY(tar.begin_file(name, b.size, b.mtime));
-            Digest got =
-                BERTH_TRY_CTX(s.layers.write_tar(*b.chain, out_fd), "layer {}", b.chain->string());
-            if (got != b.diff_id) {
-                return make_error(Errc::Internal, "layer {}: wrote a tar with digest {}, not {}",
-                                  b.chain->string(), got.string(), b.diff_id.string());
+            tar.account(b.size);
+            if (fd >= 0) {
+                Digest got = BERTH_TRY_CTX(s.layers.write_tar(*b.chain, fd), "layer {}",
+                                           b.chain->string());
+                if (got != b.diff_id) {
+                    return make_error(Errc::Internal, "layer {}: wrote a tar with digest {}, not {}",
+                                      b.chain->string(), got.string(), b.diff_id.string());
+                }
             }
             BERTH_TRY(tar.end_file(b.size));
         }
@@ -415,9 +436,15 @@ Result<void> ImageService::save(const std::vector<std::string>& names, int out_f
         if (!repositories_text.empty()) {
             BERTH_TRY(tar.file("repositories", repositories_text, 0));
         }
-        return tar.close();
+        BERTH_TRY(tar.close());
+        return tar.size();
     };
-    if (auto r = write(); !r) return Unexpected(std::move(r).error().wrap("save: write tarball"));
+    uint64_t total = BERTH_TRY(write(-1));
+    int fd = BERTH_TRY(output(total));
+    auto written = write(fd);
+    if (!written) return Unexpected(std::move(written).error().wrap("save: write tarball"));
+    if (*written != total)
+        return make_error(Errc::Internal, "save: wrote {} bytes of a tarball of {}", *written, total);
     return {};
 }
 

@@ -2,6 +2,7 @@
 
 #include "berth/api/client/client.hpp"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
@@ -307,6 +308,22 @@ public:
         return {};
     }
 
+    /// Writes the body to `fd`. A body with a Content-Length (image save) is spliced from the
+    /// socket into `fd` (through a pipe unless `fd` is one): the kernel moves the pages, this
+    /// process never copies them. Others go through read_body(). The connection is done after.
+    Result<void> read_body_to_fd(int fd) {
+        auto length = parser_.content_length();
+        if (parser_.chunked() || !length || parser_.is_done())
+            return read_body([fd](std::string_view d) { return write_fd(fd, d); });
+        uint64_t left = *length;
+        // Body bytes that came with the head.
+        std::string early = take_buffered();
+        if (early.size() > left) early.resize(static_cast<size_t>(left));
+        BERTH_TRY(write_fd(fd, early));
+        left -= early.size();
+        return splice_exact(sock_.native_handle(), fd, left);
+    }
+
     /// Gives up the socket (after a 101): the fd, which the caller now owns.
     UniqueFd release_socket() {
         boost::system::error_code ec;
@@ -322,6 +339,80 @@ public:
     }
 
 private:
+    static Result<void> write_fd(int fd, std::string_view d) {
+        while (!d.empty()) {
+            ssize_t n = ::write(fd, d.data(), d.size());
+            if (n < 0) {
+                if (errno == EINTR) continue;
+                return BERTH_SYS_ERROR("write the daemon's answer");
+            }
+            d.remove_prefix(static_cast<size_t>(n));
+        }
+        return {};
+    }
+
+    // Moves exactly `left` bytes from the socket to `to`; read/write where splice is refused
+    // (a target that doesn't take it).
+    static Result<void> splice_exact(int sock, int to, uint64_t left) {
+        struct stat st {};
+        bool to_pipe = ::fstat(to, &st) == 0 && S_ISFIFO(st.st_mode);
+        UniqueFd pr, pw;
+        if (!to_pipe) {
+            int p[2];
+            if (::pipe2(p, O_CLOEXEC) < 0) return BERTH_SYS_ERROR("pipe");
+            pr.reset(p[0]);
+            pw.reset(p[1]);
+            (void)::fcntl(pw.get(), F_SETPIPE_SZ, 1 << 20);
+        }
+        constexpr unsigned kFlags = SPLICE_F_MOVE | SPLICE_F_MORE;
+        bool spliced = false;
+        while (left > 0) {
+            size_t want = static_cast<size_t>(std::min<uint64_t>(left, 1u << 20));
+            ssize_t n = ::splice(sock, nullptr, to_pipe ? to : pw.get(), nullptr, want, kFlags);
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0 && errno == EAGAIN) {
+                struct pollfd p {sock, POLLIN, 0};
+                (void)::poll(&p, 1, -1);
+                continue;
+            }
+            if (n < 0 && errno == EINVAL && !spliced) return copy_exact(sock, to, left);
+            if (n < 0) return BERTH_SYS_ERROR("read the daemon's answer");
+            if (n == 0)
+                return make_error(Errc::Unavailable,
+                                  "read the daemon's answer: it ended {} bytes early", left);
+            spliced = true;
+            left -= static_cast<uint64_t>(n);
+            for (ssize_t in_pipe = to_pipe ? 0 : n; in_pipe > 0;) {
+                ssize_t m = ::splice(pr.get(), nullptr, to, nullptr, static_cast<size_t>(in_pipe),
+                                     kFlags);
+                if (m < 0 && errno == EINTR) continue;
+                if (m <= 0) return BERTH_SYS_ERROR("write the daemon's answer");
+                in_pipe -= m;
+            }
+        }
+        return {};
+    }
+
+    static Result<void> copy_exact(int sock, int to, uint64_t left) {
+        std::vector<char> buf(256 * 1024);
+        while (left > 0) {
+            ssize_t n = ::read(sock, buf.data(), static_cast<size_t>(std::min<uint64_t>(left, buf.size())));
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0 && errno == EAGAIN) {
+                struct pollfd p {sock, POLLIN, 0};
+                (void)::poll(&p, 1, -1);
+                continue;
+            }
+            if (n < 0) return BERTH_SYS_ERROR("read the daemon's answer");
+            if (n == 0)
+                return make_error(Errc::Unavailable,
+                                  "read the daemon's answer: it ended {} bytes early", left);
+            BERTH_TRY(write_fd(to, std::string_view(buf.data(), static_cast<size_t>(n))));
+            left -= static_cast<uint64_t>(n);
+        }
+        return {};
+    }
+
     static Unexpected write_failed(const boost::system::error_code& ec) {
         return make_error(Errc::Unavailable, "send the request to the daemon: {}", ec.message());
     }
@@ -400,9 +491,8 @@ Result<std::string> Client::target_for(const Request& req) {
     return target;
 }
 
-Result<void> Client::call_stream(const Request& req,
-                                 const std::function<Result<void>(std::string_view)>& on_data,
-                                 Response* head) {
+template <class OnBody>
+Result<void> Client::with_answer(const Request& req, Response* head, const OnBody& on_body) {
     auto attempt = [&]() -> Result<void> {
         std::string target = BERTH_TRY(target_for(req));
         Connection conn(impl_->ioc);
@@ -411,11 +501,17 @@ Result<void> Client::call_stream(const Request& req,
         Response r = BERTH_TRY(conn.read_head(req.method == "HEAD"));
         if (head) *head = r;
         if (r.status / 100 != 2 && r.status != 304) return Unexpected(error_answer(conn, r));
-        return conn.read_body(on_data);
+        return on_body(conn);
     };
     auto r = attempt();
     if (!r && renegotiated(req, r.error())) r = attempt();
     return r;
+}
+
+Result<void> Client::call_stream(const Request& req,
+                                 const std::function<Result<void>(std::string_view)>& on_data,
+                                 Response* head) {
+    return with_answer(req, head, [&](Connection& conn) { return conn.read_body(on_data); });
 }
 
 struct OpenResponse::Impl {
@@ -569,17 +665,7 @@ Result<void> Client::call_json_lines(const Request& req,
 }
 
 Result<void> Client::call_to_fd(const Request& req, int fd) {
-    return call_stream(req, [fd](std::string_view d) -> Result<void> {
-        while (!d.empty()) {
-            ssize_t n = ::write(fd, d.data(), d.size());
-            if (n < 0) {
-                if (errno == EINTR) continue;
-                return BERTH_SYS_ERROR("write the daemon's answer");
-            }
-            d.remove_prefix(static_cast<size_t>(n));
-        }
-        return {};
-    });
+    return with_answer(req, nullptr, [fd](Connection& conn) { return conn.read_body_to_fd(fd); });
 }
 
 }  // namespace berth::api::client

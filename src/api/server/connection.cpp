@@ -349,6 +349,19 @@ public:
         return &*stream_;
     }
 
+    Result<int> start_body(int status, std::string_view content_type, uint64_t length) override {
+        if (started_) return make_error(Errc::Internal, "answer already started");
+        started_ = true;
+        std::string head = status_line(status) + standard_headers(info_);
+        if (!content_type.empty()) head += fmt::format("Content-Type: {}\r\n", content_type);
+        head += fmt::format("Content-Length: {}\r\n", length) + extra() + "\r\n";
+        if (!write_all(fd_, head)) {
+            broken_ = true;
+            return make_error(Errc::Unavailable, "client disconnected");
+        }
+        return req_.method == "HEAD" ? -1 : fd_;
+    }
+
     Result<HijackedStream*> hijack(bool multiplexed) override {
         if (started_) return make_error(Errc::Internal, "answer already started");
         started_ = true;

@@ -133,29 +133,6 @@ Result<T> consume_body(BodyReader& body, F&& consume) {
     return r;
 }
 
-// Runs `produce(write_fd)` while a thread copies the pipe to `out`.
-Result<void> produce_to(Writer& out, const std::function<Result<void>(int)>& produce) {
-    auto pipe = BERTH_TRY(Pipe::make());
-    Result<void> copy_result;
-    std::thread copier([&out, &copy_result, rd = std::move(pipe.rd)]() mutable {
-        std::vector<char> buf(kPumpBlock);
-        for (;;) {
-            ssize_t n = ::read(rd.get(), buf.data(), buf.size());
-            if (n < 0 && errno == EINTR) continue;
-            if (n <= 0) return;
-            if (auto w = out.write(std::string_view(buf.data(), static_cast<size_t>(n))); !w) {
-                copy_result = w;
-                return;  // closing rd makes the producer's next write fail with EPIPE
-            }
-        }
-    });
-    Result<void> r = produce(pipe.wr.get());
-    pipe.wr.reset();
-    copier.join();
-    if (!copy_result) return copy_result;
-    return r;
-}
-
 // ---- events --------------------------------------------------------------------------------
 
 class EngineEventSubscription : public EventSubscription {
@@ -425,10 +402,10 @@ public:
         return img.record.id.string();
     }
 
-    Result<void> save(const std::vector<std::string>& names, Writer& out) override {
-        // ImageService::save resolves every name before its first byte and the route's stream
-        // starts with the first byte, so a typo is still a 404.
-        return produce_to(out, [&](int fd) { return d_.save_images(names, fd); });
+    Result<void> save(const std::vector<std::string>& names, const SaveTarget& target) override {
+        // ImageService::save resolves every name before it asks for the output, so a typo is
+        // still a 404.
+        return d_.save_images(names, target);
     }
 
     Result<void> load(BodyReader& body, bool quiet, ProgressSink& progress) override {

@@ -1,4 +1,7 @@
+#include <fcntl.h>
+
 #include "berth/api/server/routes.hpp"
+#include "berth/common/unique_fd.hpp"
 #include "registry_routes_internal.hpp"
 
 namespace berth::api {
@@ -97,10 +100,18 @@ Result<void> post_images_create(ImageBackend& b, Request& req, ResponseWriter& r
 
 Result<void> save_images(ImageBackend& b, const std::vector<std::string>& names,
                          ResponseWriter& rw) {
-    LazyStream out(rw, "application/x-tar");
-    // After the first byte an error can only cut the tar short (the connection is dropped).
-    BERTH_TRY(b.save(names, out));
-    return out.start();
+    // The backend knows the tar's size before its first byte: the answer has a Content-Length
+    // and the tar goes straight to the socket (no pipe, no chunks), where the client can splice
+    // it into its file. After the first byte an error can only cut the tar short (the
+    // connection is dropped).
+    UniqueFd sink;
+    return b.save(names, [&](uint64_t size) -> Result<int> {
+        int fd = BERTH_TRY(rw.start_body(200, "application/x-tar", size));
+        if (fd >= 0) return fd;
+        sink.reset(::open("/dev/null", O_WRONLY | O_CLOEXEC));  // HEAD: nothing goes out
+        if (!sink) return BERTH_SYS_ERROR("open /dev/null");
+        return sink.get();
+    });
 }
 
 Result<void> get_images_get(ImageBackend& b, Request& req, ResponseWriter& rw) {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "berth/api/server/backend.hpp"
+#include "berth/common/fs.hpp"
 
 namespace berth::api::test {
 
@@ -207,15 +208,16 @@ public:
         return "sha256:" + std::to_string(total);
     }
 
-    Result<void> save(const std::vector<std::string>& names, Writer& out) override {
+    Result<void> save(const std::vector<std::string>& names, const SaveTarget& target) override {
         last_names = names;
         for (const auto& n : names)
             if (n.find("missing") != std::string::npos)
                 return make_error(Errc::NotFound, "No such image: {}", n);
+        int fd = BERTH_TRY(target(kSaveSize));
         std::string chunk(64 * 1024, '\0');
         for (size_t off = 0; off < kSaveSize; off += chunk.size()) {
             for (size_t i = 0; i < chunk.size(); ++i) chunk[i] = static_cast<char>((off + i) % 251);
-            BERTH_TRY(out.write(chunk));
+            BERTH_TRY(write_all(fd, chunk, "save"));
         }
         return {};
     }

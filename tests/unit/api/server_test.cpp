@@ -378,22 +378,25 @@ TEST_F(ApiServerTest, LoadAnswersJsonLines) {
     EXPECT_EQ(j["errorDetail"]["message"], "invalid tar header");
 }
 
-TEST_F(ApiServerTest, SaveStreamsABigBody) {
+TEST_F(ApiServerTest, SaveSendsABigBodyWithItsLength) {
     TestClient c(sock_);
     c.send_request("GET", "/v1.44/images/get?names=busybox&names=alpine%3A3");
     auto head = c.read_head();
     ASSERT_EQ(head.status, 200);
     EXPECT_EQ(head.header("Content-Type"), "application/x-tar");
-    EXPECT_TRUE(head.chunked);
-    size_t total = 0;
+    // The size is known before the first byte: a Content-Length, raw bytes, no chunks.
+    EXPECT_FALSE(head.chunked);
+    EXPECT_EQ(head.header("Content-Length"), std::to_string(test::FakeImageBackend::kSaveSize));
+    std::string body = c.read_exact(test::FakeImageBackend::kSaveSize);
+    ASSERT_EQ(body.size(), test::FakeImageBackend::kSaveSize);
     bool pattern_ok = true;
-    while (auto chunk = c.read_chunk()) {
-        for (size_t i = 0; i < chunk->size(); ++i)
-            if (static_cast<unsigned char>((*chunk)[i]) != (total + i) % 251) pattern_ok = false;
-        total += chunk->size();
-    }
-    EXPECT_EQ(total, test::FakeImageBackend::kSaveSize);
+    for (size_t i = 0; i < body.size(); ++i)
+        if (static_cast<unsigned char>(body[i]) != i % 251) pattern_ok = false;
     EXPECT_TRUE(pattern_ok);
+    // The connection stays usable: the body ended where its length said.
+    auto ping = c.request("GET", "/_ping");
+    EXPECT_EQ(ping.status, 200);
+    EXPECT_EQ(ping.body, "OK");
     EXPECT_EQ(images_.last_names, (std::vector<std::string>{"busybox", "alpine:3"}));
     auto one = c.request("GET", "/images/localhost:5000/x:1/get");
     EXPECT_EQ(one.status, 200);

@@ -382,8 +382,57 @@ TEST(Client, DownloadsToAnFd) {
     struct stat st {};
     ASSERT_EQ(::fstat(fd, &st), 0);
     EXPECT_EQ(st.st_size, static_cast<off_t>(big.size()));
+    std::string got(big.size(), '\0');
+    EXPECT_EQ(::pread(fd, got.data(), got.size(), 0), static_cast<ssize_t>(got.size()));
+    EXPECT_EQ(got, big);
     ::close(fd);
     ::unlink(path);
+}
+
+// A Content-Length body is spliced: into a pipe directly (save | ...), and cut short it is an
+// error that says so, not a short file.
+TEST(Client, DownloadsIntoAPipeAndNoticesAShortBody) {
+    std::string big;
+    for (int i = 0; i < 300000; ++i) big.push_back(static_cast<char>('a' + i % 26));
+    FakeDaemon d([&](const Seen& s) {
+        if (s.target == "/_ping") return ping_reply("1.44");
+        if (s.target.find("short") != std::string::npos) {
+            std::string r = reply(200, "OK", "application/x-tar", big);
+            auto cl = r.find("Content-Length: ");
+            r.replace(cl, r.find("\r\n", cl) - cl, "Content-Length: " + std::to_string(big.size() + 1000));
+            return r;  // the connection closes 1000 bytes early
+        }
+        return reply(200, "OK", "application/x-tar", big);
+    });
+    Client c(d.host());
+    int p[2];
+    ASSERT_EQ(::pipe2(p, O_CLOEXEC), 0);
+    std::string got;
+    std::thread reader([&] {
+        char buf[65536];
+        ssize_t n;
+        while ((n = ::read(p[0], buf, sizeof buf)) > 0) got.append(buf, static_cast<size_t>(n));
+    });
+    Request req;
+    req.path = "/images/get";
+    req.query = {{"names", "a"}};
+    auto r = c.call_to_fd(req, p[1]);
+    ::close(p[1]);
+    reader.join();
+    ::close(p[0]);
+    ASSERT_TRUE(r) << r.error().what();
+    EXPECT_EQ(got, big);
+
+    char path[] = "/tmp/berth-test-cli-short-XXXXXX";
+    int fd = mkstemp(path);
+    ASSERT_GE(fd, 0);
+    req.query = {{"names", "short"}};
+    r = c.call_to_fd(req, fd);
+    ::close(fd);
+    ::unlink(path);
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().what().find("ended 1000 bytes early"), std::string::npos)
+        << r.error().what();
 }
 
 TEST(Client, ImageNamesStayReadableInThePath) {

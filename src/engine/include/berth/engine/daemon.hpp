@@ -60,7 +60,8 @@ public:
     [[nodiscard]] Result<std::vector<image::DeleteItem>> remove_image(std::string_view name,
                                                                       bool force, bool prune);
     [[nodiscard]] Result<image::PruneReport> prune_images(const image::ImageFilters& filters);
-    [[nodiscard]] Result<void> save_images(const std::vector<std::string>& names, int out_fd);
+    [[nodiscard]] Result<void> save_images(const std::vector<std::string>& names,
+                                           const image::ImageService::SaveOutput& output);
     [[nodiscard]] Result<image::LoadResult> load_images(int in_fd,
                                                         const image::ProgressFn& progress);
 

@@ -214,6 +214,13 @@ public:
     /// NotFound if a name does not resolve; nothing is written then.
     [[nodiscard]] Result<void> save(const std::vector<std::string>& names, int out_fd);
 
+    /// Where save() writes: called once, with the tarball's exact size, after every name has
+    /// resolved and before the first byte; returns the descriptor to write it to.
+    using SaveOutput = std::function<Result<int>(uint64_t size)>;
+    /// The same, to the descriptor `output` gives (an answer with a Content-Length).
+    [[nodiscard]] Result<void> save(const std::vector<std::string>& names,
+                                    const SaveOutput& output);
+
     /// Loads a docker-archive (manifest.json) or OCI image layout (index.json) tarball, plain
     /// or compressed, read from `in_fd` to its end. Tags named in the archive are applied
     /// (moved from other images). InvalidArgument naming the entry for a malformed archive;

@@ -201,7 +201,8 @@ public:
                                                const std::function<Result<void>(const nlohmann::json&)>& on_message,
                                                Response* head = nullptr);
 
-    /// call_stream() written to `fd` (save to a file or stdout).
+    /// The body written to `fd` (save to a file or stdout); spliced, not copied through this
+    /// process, when the answer has a Content-Length.
     [[nodiscard]] Result<void> call_to_fd(const Request& req, int fd);
 
     /// Sends a request and reads the status line and headers only; the body stays on the
@@ -228,6 +229,11 @@ private:
     // refused that version ("client version 1.44 is too new. Maximum supported API version is
     // 1.41", moby's words) and the version is now negotiated, so the request can be sent again.
     bool renegotiated(const Request& req, const Error& err);
+    // Sends `req` and, for a 2xx/304 head, hands the connection to `on_body` (an error answer
+    // becomes the Error); once more if the version had to be renegotiated. Defined and used
+    // in client.cpp only.
+    template <class OnBody>
+    Result<void> with_answer(const Request& req, Response* head, const OnBody& on_body);
 
     std::string version_;
     bool negotiated_ = false;

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -155,10 +156,15 @@ public:
     [[nodiscard]] virtual Result<std::string> import(BodyReader& body, const ImportParams& params,
                                                      ProgressSink& progress) = 0;
 
-    /// GET /images/get?names=...: writes a docker-archive tar of `names` to `out` as it is
-    /// produced. Nothing may be written before all names are resolved, so that NotFound still
-    /// becomes a 404. Errors: NotFound, or the writer's Unavailable (client gone: stop).
-    [[nodiscard]] virtual Result<void> save(const std::vector<std::string>& names, Writer& out) = 0;
+    /// Where a save goes: called once, with the tarball's exact size, before its first byte;
+    /// returns the descriptor to write exactly that many bytes to.
+    using SaveTarget = std::function<Result<int>(uint64_t size)>;
+
+    /// GET /images/get?names=...: writes a docker-archive tar of `names` to the descriptor
+    /// `target` gives. `target` is called only once all names are resolved, so that NotFound
+    /// still becomes a 404. Errors: NotFound, target's, or a write's (client gone: stop).
+    [[nodiscard]] virtual Result<void> save(const std::vector<std::string>& names,
+                                            const SaveTarget& target) = 0;
 
     /// POST /images/load?quiet=: reads a docker-archive (or OCI layout) tar from `body` and
     /// reports "Loaded image: <name>\n" / "Loaded image ID: sha256:...\n" through

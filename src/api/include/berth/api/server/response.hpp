@@ -112,6 +112,15 @@ public:
     [[nodiscard]] virtual Result<StreamWriter*> start_stream(int status,
                                                              std::string_view content_type) = 0;
 
+    /// Starts an answer whose body is exactly `length` raw bytes (Content-Length, no chunks),
+    /// which the handler writes itself to the returned socket (borrowed; -1 for a HEAD
+    /// request: no body then). A body cut short by an error closes the connection, which is
+    /// how the client learns of it. For large bodies whose size is known before the first
+    /// byte (image save): the client can splice them, and no chunk framing is in between.
+    /// Errors: Unavailable.
+    [[nodiscard]] virtual Result<int> start_body(int status, std::string_view content_type,
+                                                 uint64_t length) = 0;
+
     /// Takes over the connection. With an `Upgrade` header in the request the server answers
     /// "101 UPGRADED" with Content-Type application/vnd.docker.multiplexed-stream when
     /// `multiplexed` and the request's API version is >= 1.42, raw-stream otherwise; without
