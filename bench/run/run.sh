@@ -115,7 +115,7 @@ export COMPAT_EXEC_TMPFS=1
 crun_state=$(mktemp -d "$run_tmpfs/crun.XXXXXX")
 cg_parent=berth-test-bench-run-${tmp##*.}
 crun_id=berth-test-bench-run-crun
-declare -A cli pid dir
+declare -A cli pid dir exec_root
 sides=()   # those that run containers: crun berth dockerd podman
 podman_cmd=""
 
@@ -195,7 +195,7 @@ if [[ ! -x "$berthd_bin" || ! -x "$berth_bin" ]]; then
 elif [[ ! -x "$(dirname "$berthd_bin")/berth-shim" ]]; then
     echo "bench: no berth-shim next to $berthd_bin: berth skipped"
 elif BERTH_COMPAT_BERTHD=$berthd_bin compat_daemon_start berthd; then
-    pid[berth]=$COMPAT_PID dir[berth]=$COMPAT_DIR
+    pid[berth]=$COMPAT_PID dir[berth]=$COMPAT_DIR exec_root[berth]=$COMPAT_EXEC_ROOT
     export BERTH_HOST=$COMPAT_HOST   # what `berth` talks to, as a user would set it
     cli[berth]=$berth_bin
     sleep 4   # idle: see the quiet 4 s below
@@ -218,7 +218,8 @@ fi
 if has berth; then
     same_id=$(${cli[berth]} run -d busybox sleep 1000 </dev/null) || same_id=""
     same_dir=${dir[berth]}/data/containers/$same_id
-    if [[ -n "$same_id" && -f "$same_dir/config.json" ]]; then
+    same_bundle=${exec_root[berth]}/containers/$same_id   # the bundle is in the exec root
+    if [[ -n "$same_id" && -f "$same_bundle/config.json" ]]; then
         mkdir -p "$tmp/same-etc"
         cp "$same_dir/hosts" "$same_dir/hostname" "$same_dir/resolv.conf" "$tmp/same-etc/"
         for prog in true false; do
@@ -231,7 +232,7 @@ if has berth; then
                  | .mounts |= map(if .type == "bind" and (.destination | startswith("/etc/"))
                                   then .source = $etc + "/" + (.destination | ltrimstr("/etc/"))
                                   else . end)' \
-                "$same_dir/config.json" >"$tmp/same-$prog/config.json"
+                "$same_bundle/config.json" >"$tmp/same-$prog/config.json"
         done
         runtime_bin=$(dirname "$berthd_bin")/berth-runtime
         runtime_state=$(mktemp -d "$run_tmpfs/berth-runtime.XXXXXX")

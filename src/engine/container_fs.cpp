@@ -634,12 +634,10 @@ Result<std::vector<FsChange>> ContainerFs::changes(std::string_view name) {
         std::string dir = dirname_of(upper);
         auto spec = BERTH_TRY(images_.rootfs_mount(img, upper, path_join(dir, "work")));
         // What the runtime mounts over the rootfs (moby keeps these in the init layer, so
-        // `docker diff` never shows them): the bundle's mount destinations.
+        // `docker diff` never shows them): the spec's mount destinations.
         std::set<std::string> excluded{"/etc/hostname", "/etc/hosts", "/etc/resolv.conf"};
-        if (auto text = read_file(path_join(dir, "config.json")); text) {
-            if (auto s = oci::parse_spec(*text); s)
-                for (const auto& m : s->mounts) excluded.insert(clean_path("/" + m.destination));
-        }
+        for (const auto& d : BERTH_TRY(containers_.mount_destinations(c.id)))
+            excluded.insert(clean_path("/" + d));
         out = BERTH_TRY(overlay_changes(upper, overlay_lower_dirs(spec), excluded));
         return {};
     };

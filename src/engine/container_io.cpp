@@ -192,11 +192,12 @@ Result<void> ContainerService::exec_resize(const std::string& exec_id, int heigh
 
 Result<std::string> ContainerService::exec_process_json(const Entry& e,
                                                        container::ExecConfig ec) const {
-    std::string dir = container_dir(e.c.id);
-    std::string spec_text = BERTH_TRY(read_file(dir + "/config.json"));
+    // The running container's bundle (exec needs one: it runs).
+    std::string spec_text = BERTH_TRY(read_file(shim_dir(e.c.id) + "/config.json"));
     auto spec = BERTH_TRY(oci::parse_spec(spec_text));
     ec.group_add = e.c.host_config.group_add;  // moby re-applies it for `exec -u`
-    auto process = BERTH_TRY(container::build_exec_process(spec, ec, dir + "/merged"));
+    auto process =
+        BERTH_TRY(container::build_exec_process(spec, ec, container_dir(e.c.id) + "/merged"));
     return oci::to_json(process);
 }
 

@@ -171,7 +171,7 @@ void ContainerService::unmount_rootfs(Entry& e) {
     e.mounted = false;
 }
 
-Result<void> ContainerService::write_bundle(Entry& e) {
+container::SpecInputs ContainerService::spec_inputs(const Entry& e) const {
     container::SpecInputs in;
     {
         std::lock_guard lk(e.mu);
@@ -182,12 +182,17 @@ Result<void> ContainerService::write_bundle(Entry& e) {
         in.hosts_path = e.c.hosts_path;
         in.resolv_conf_path = e.c.resolv_conf_path;
     }
-    in.rootfs = container_dir(e.c.id) + "/merged";
+    in.rootfs = container_dir(in.id) + "/merged";
     std::string parent = in.host.cgroup_parent.empty() ? paths_.cgroup_parent : in.host.cgroup_parent;
     if (parent.empty()) parent = "/";
     while (parent.size() > 1 && parent.back() == '/') parent.pop_back();
-    in.cgroups_path = (parent == "/" ? "" : parent) + "/" + e.c.id;
+    in.cgroups_path = (parent == "/" ? "" : parent) + "/" + in.id;
     in.init_path = paths_.init_binary;
+    return in;
+}
+
+Result<void> ContainerService::write_bundle(Entry& e) {
+    container::SpecInputs in = spec_inputs(e);
     auto join = [&](const std::string& mode, const char* ns, std::string& out) -> Result<void> {
         if (mode.rfind("container:", 0) != 0) return {};
         auto other = BERTH_TRY(find(mode.substr(10)));
@@ -202,8 +207,29 @@ Result<void> ContainerService::write_bundle(Entry& e) {
     BERTH_TRY(join(in.host.ipc_mode, "ipc", in.ipcns_path));
     BERTH_TRY(join(in.host.pid_mode, "pid", in.pidns_path));
     auto spec = BERTH_TRY(container::build_spec(in));
-    return atomic_write_file(container_dir(e.c.id) + "/config.json", oci::to_json(spec), 0600,
+    // The bundle is the runtime's input for this run of the container, in the exec root (as
+    // containerd keeps its bundles under /run): rewritten at every start, nothing to keep on
+    // the disk, which costs a file creation and a deletion per container there.
+    return atomic_write_file(shim_dir(e.c.id) + "/config.json", oci::to_json(spec), 0600,
                              Durability::Volatile);
+}
+
+Result<std::vector<std::string>> ContainerService::mount_destinations(std::string_view name) const {
+    auto e = BERTH_TRY(find(name));
+    // Namespaces joined from other containers don't change the mounts: not looked up (the
+    // other container may not even run), a placeholder stands in for each.
+    container::SpecInputs in = spec_inputs(*e);
+    auto placeholder = [](const std::string& mode, std::string& path) {
+        if (mode.rfind("container:", 0) == 0) path = "/proc/self/ns/placeholder";
+    };
+    placeholder(in.host.network_mode, in.netns_path);
+    placeholder(in.host.ipc_mode, in.ipcns_path);
+    placeholder(in.host.pid_mode, in.pidns_path);
+    placeholder(in.host.uts_mode, in.utsns_path);
+    auto spec = BERTH_TRY(container::build_spec(in));
+    std::vector<std::string> out;
+    for (const auto& m : spec.mounts) out.push_back(m.destination);
+    return out;
 }
 
 Result<bool> ContainerService::start(std::string_view name) {
@@ -264,8 +290,8 @@ Result<void> ContainerService::start_locked(Entry& e) {
         if (path_exists(state)) (void)runtime::remove(g, id, true);
     }
     if (auto m = mount_rootfs(e); !m) return fail(m.error());
-    if (auto b = write_bundle(e); !b) return fail(b.error());
     if (auto m = mkdir_all(sp.dir, 0700); !m) return fail(m.error());
+    if (auto b = write_bundle(e); !b) return fail(b.error());
     ::unlink(sp.exit_file().c_str());
 
     shimproto::ShimConfig cfg;
@@ -285,7 +311,7 @@ Result<void> ContainerService::start_locked(Entry& e) {
         e.cv.wait_for(lk, std::chrono::seconds(2), [&] { return e.attach_reservations == 0; });
         e.starting = true;
         cfg.id = id;
-        cfg.bundle = container_dir(id);
+        cfg.bundle = sp.dir;
         cfg.runtime_root = paths_.exec_root + "/runtime";
         cfg.log_path = e.c.log_path;
         cfg.log_opts = e.c.host_config.log_config.config;

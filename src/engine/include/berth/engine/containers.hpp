@@ -190,6 +190,10 @@ public:
     [[nodiscard]] std::vector<Container> list(const ListOptions& o) const;
     [[nodiscard]] Result<Container> get(std::string_view name) const;
 
+    /// Where the runtime mounts over the container's root filesystem (its OCI spec's mount
+    /// destinations), as berthd would generate the spec now. NotFound for no such container.
+    [[nodiscard]] Result<std::vector<std::string>> mount_destinations(std::string_view name) const;
+
     /// Checks an attach (NotFound, Conflict when stopped), then the returned function relays
     /// `client` until it ends (detach, client gone, or the container's output ends).
     using RelayFn = std::function<Result<void>(const ClientStream& client)>;
@@ -246,6 +250,7 @@ private:
     Result<void> start_locked(Entry& e);
     Result<void> mount_rootfs(Entry& e);
     void unmount_rootfs(Entry& e);
+    container::SpecInputs spec_inputs(const Entry& e) const;
     Result<void> write_bundle(Entry& e);
     Result<void> adopt(Entry& e);
     void watch_shim(const std::shared_ptr<Entry>& e, UniqueFd monitor);
