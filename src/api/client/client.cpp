@@ -25,6 +25,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 
+#include "berth/common/fs.hpp"
 #include "berth/common/strings.hpp"
 
 namespace berth::api::client {
@@ -340,19 +341,12 @@ public:
 
 private:
     static Result<void> write_fd(int fd, std::string_view d) {
-        while (!d.empty()) {
-            ssize_t n = ::write(fd, d.data(), d.size());
-            if (n < 0) {
-                if (errno == EINTR) continue;
-                return BERTH_SYS_ERROR("write the daemon's answer");
-            }
-            d.remove_prefix(static_cast<size_t>(n));
-        }
-        return {};
+        return write_all(fd, d, "the daemon's answer");
     }
 
     // Moves exactly `left` bytes from the socket to `to`; read/write where splice is refused
-    // (a target that doesn't take it).
+    // (a target that doesn't take it: a file opened for appending, `save >> f`, or on a file
+    // system without splice).
     static Result<void> splice_exact(int sock, int to, uint64_t left) {
         struct stat st {};
         bool to_pipe = ::fstat(to, &st) == 0 && S_ISFIFO(st.st_mode);
@@ -365,7 +359,7 @@ private:
             (void)::fcntl(pw.get(), F_SETPIPE_SZ, 1 << 20);
         }
         constexpr unsigned kFlags = SPLICE_F_MOVE | SPLICE_F_MORE;
-        bool spliced = false;
+        bool moved = false;  // bytes have reached `to`
         while (left > 0) {
             size_t want = static_cast<size_t>(std::min<uint64_t>(left, 1u << 20));
             ssize_t n = ::splice(sock, nullptr, to_pipe ? to : pw.get(), nullptr, want, kFlags);
@@ -375,31 +369,38 @@ private:
                 (void)::poll(&p, 1, -1);
                 continue;
             }
-            if (n < 0 && errno == EINVAL && !spliced) return copy_exact(sock, to, left);
+            if (n < 0 && errno == EINVAL && !moved) return copy_exact(sock, to, left);
             if (n < 0) return BERTH_SYS_ERROR("read the daemon's answer");
             if (n == 0)
                 return make_error(Errc::Unavailable,
                                   "read the daemon's answer: it ended {} bytes early", left);
-            spliced = true;
             left -= static_cast<uint64_t>(n);
+            moved = moved || to_pipe;
             for (ssize_t in_pipe = to_pipe ? 0 : n; in_pipe > 0;) {
                 ssize_t m = ::splice(pr.get(), nullptr, to, nullptr, static_cast<size_t>(in_pipe),
                                      kFlags);
                 if (m < 0 && errno == EINTR) continue;
+                if (m < 0 && errno == EINVAL && !moved) {
+                    // What waits in our pipe, then the rest, by read and write.
+                    BERTH_TRY(copy_exact(pr.get(), to, static_cast<uint64_t>(in_pipe)));
+                    return copy_exact(sock, to, left);
+                }
                 if (m <= 0) return BERTH_SYS_ERROR("write the daemon's answer");
+                moved = true;
                 in_pipe -= m;
             }
         }
         return {};
     }
 
-    static Result<void> copy_exact(int sock, int to, uint64_t left) {
+    // Reads exactly `left` bytes from `from` (the socket, or our pipe) and writes them to `to`.
+    static Result<void> copy_exact(int from, int to, uint64_t left) {
         std::vector<char> buf(256 * 1024);
         while (left > 0) {
-            ssize_t n = ::read(sock, buf.data(), static_cast<size_t>(std::min<uint64_t>(left, buf.size())));
+            ssize_t n = ::read(from, buf.data(), static_cast<size_t>(std::min<uint64_t>(left, buf.size())));
             if (n < 0 && errno == EINTR) continue;
             if (n < 0 && errno == EAGAIN) {
-                struct pollfd p {sock, POLLIN, 0};
+                struct pollfd p {from, POLLIN, 0};
                 (void)::poll(&p, 1, -1);
                 continue;
             }

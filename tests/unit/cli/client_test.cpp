@@ -20,6 +20,8 @@
 
 #include <gtest/gtest.h>
 
+#include "berth/common/fs.hpp"
+
 namespace berth::api::client {
 namespace {
 
@@ -422,6 +424,23 @@ TEST(Client, DownloadsIntoAPipeAndNoticesAShortBody) {
     ::close(p[0]);
     ASSERT_TRUE(r) << r.error().what();
     EXPECT_EQ(got, big);
+
+    // A file opened for appending (`save >> f`) takes no splice: copied instead, after what
+    // it already held.
+    char apath[] = "/tmp/berth-test-cli-append-XXXXXX";
+    int afd = mkstemp(apath);
+    ASSERT_GE(afd, 0);
+    ASSERT_EQ(::write(afd, "head", 4), 4);
+    int append_fd = ::open(apath, O_WRONLY | O_APPEND | O_CLOEXEC);
+    ::close(afd);
+    ASSERT_GE(append_fd, 0);
+    r = c.call_to_fd(req, append_fd);
+    ::close(append_fd);
+    ASSERT_TRUE(r) << r.error().what();
+    auto appended = read_file(apath);
+    ::unlink(apath);
+    ASSERT_TRUE(appended);
+    EXPECT_EQ(*appended, "head" + big);
 
     char path[] = "/tmp/berth-test-cli-short-XXXXXX";
     int fd = mkstemp(path);
