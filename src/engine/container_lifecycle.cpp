@@ -10,7 +10,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -26,7 +25,6 @@
 #include "berth/shimproto/channel.hpp"
 #include "containers_impl.hpp"
 #include "shim_launcher.hpp"
-
 
 namespace berth::engine {
 
@@ -510,6 +508,14 @@ void ContainerService::handle_exit(const std::shared_ptr<Entry>& e, int exit_cod
         auto& s = e->c.state;
         ran_ns = finished - s.started_at;
         user_stopped = s.manually_stopped || e->stopping;
+        s.status = RunState::Exited;
+        s.pid = 0;
+        s.exit_code = exit_code;
+        s.oom_killed = oom;
+        s.finished_at = finished;
+        s.error = std::move(error);
+        ++e->exit_seq;
+        ++e->generation;
     }
     // moby's restartmanager: policies apply unless the user stopped it.
     const auto& rp = e->c.host_config.restart_policy;
@@ -519,18 +525,6 @@ void ContainerService::handle_exit(const std::shared_ptr<Entry>& e, int exit_cod
         if (rp.name == "on-failure" && exit_code != 0 &&
             (rp.maximum_retry_count == 0 || e->c.restart_count < rp.maximum_retry_count))
             restart = true;
-    }
-    {
-        std::lock_guard lk(e->mu);
-        auto& s = e->c.state;
-        s.status = RunState::Exited;
-        s.pid = 0;
-        s.exit_code = exit_code;
-        s.oom_killed = oom;
-        s.finished_at = finished;
-        s.error = std::move(error);
-        ++e->exit_seq;
-        ++e->generation;
     }
     // Waiters (`docker run`, `docker wait`) hear of the exit first: what follows is ours, and
     // whatever the user does next with the container takes its operation lock, which we hold
