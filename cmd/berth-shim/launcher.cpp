@@ -56,12 +56,15 @@ void set_command_line(std::span<char> args, const std::string& exec_dir) {
 }
 
 void report_failure(const std::vector<UniqueFd>& fds, const std::string& what) {
-    if (fds.size() < 2) return;
-    std::string line = nlohmann::json{{"error", "berth-shim: " + what}}.dump() + "\n";
-    (void)write_all(fds[1].get(), line, "the ready pipe");
+    if (fds.size() >= 2) report_start_failure(fds[1].get(), what);
 }
 
 }  // namespace
+
+void report_start_failure(int ready_fd, const std::string& what) {
+    std::string line = nlohmann::json{{"error", "berth-shim: " + what}}.dump() + "\n";
+    (void)write_all(ready_fd, line, "the ready pipe");
+}
 
 Launch serve_launches(int sock, std::span<char> args) {
     // The launcher never waits for its shims: the kernel reaps them.

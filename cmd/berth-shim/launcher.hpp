@@ -28,4 +28,7 @@ struct Launch {
 /// line rewritten in `args` (the memory of the launcher's arguments).
 Launch serve_launches(int sock, std::span<char> args);
 
+/// A shim that cannot start says why on its ready pipe: {"error":"berth-shim: <what>"}.
+void report_start_failure(int ready_fd, const std::string& what);
+
 }  // namespace berth::shim

@@ -12,8 +12,6 @@
 #include <string>
 #include <string_view>
 
-#include <nlohmann/json.hpp>
-
 #include "berth/common/fs.hpp"
 #include "berth/common/log.hpp"
 #include "launcher.hpp"
@@ -47,8 +45,7 @@ int main(int argc, char** argv) {
     auto cfg = text ? shimproto::parse_shim_config(*text)
                     : Result<shimproto::ShimConfig>(Unexpected(text.error()));
     if (!cfg) {
-        std::string line = nlohmann::json{{"error", "berth-shim: " + cfg.error().what()}}.dump() + "\n";
-        (void)write_all(ready.get(), line, "the ready pipe");
+        shim::report_start_failure(ready.get(), cfg.error().what());
         return 1;
     }
     shim::Shim s(std::move(*cfg), std::move(paths), std::move(ready));
