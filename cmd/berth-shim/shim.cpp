@@ -39,6 +39,8 @@ constexpr size_t kMaxPending = 1024 * 1024;
 /// How long output may still come after the process exited (orphans holding the pipe).
 constexpr int64_t kDrainNs = 2'000'000'000;
 constexpr int kFinishFlushMs = 5000;
+// How long the teardown after an exit waits for berthd to be done with it (finish_init).
+constexpr int kMonitorHangUpMs = 2000;
 
 int exit_code_of(int status) {
     if (WIFEXITED(status)) return WEXITSTATUS(status);
@@ -192,6 +194,9 @@ Result<void> Shim::start_init() {
         set_nonblock(p->pty.get());
     }
     if (!cfg_.open_stdin) p->stdin_closed = true;
+    // Best effort: without it the exit is only reported later.
+    std::string ns = "/proc/" + std::to_string(p->child.pid()) + "/ns/mnt";
+    mnt_ns_.reset(::open(ns.c_str(), O_RDONLY | O_CLOEXEC));
 
     Proc& ref = *p;
     init_ = std::move(p);
@@ -528,6 +533,26 @@ void Shim::broadcast(const nlohmann::json& event) {
     for (int fd : monitors_) (void)shimproto::send_message(fd, event);
 }
 
+void Shim::wait_for_monitors_to_hang_up(int timeout_ms) {
+    int64_t deadline = now_unix_nanos() + int64_t{timeout_ms} * 1'000'000;
+    std::vector<int> open = monitors_;
+    while (!open.empty()) {
+        int64_t left_ms = (deadline - now_unix_nanos()) / 1'000'000;
+        if (left_ms <= 0) return;
+        std::vector<struct pollfd> p;
+        for (int fd : open) p.push_back({fd, POLLIN, 0});
+        int n = ::poll(p.data(), p.size(), static_cast<int>(left_ms));
+        if (n < 0 && errno != EINTR) return;
+        for (const auto& x : p) {
+            if (x.revents == 0) continue;
+            char b[256];
+            // Whatever berthd still sends (a reply) is dropped; end of file or an error: gone.
+            if (::recv(x.fd, b, sizeof b, MSG_DONTWAIT) <= 0 || (x.revents & (POLLHUP | POLLERR)))
+                std::erase(open, x.fd);
+        }
+    }
+}
+
 void Shim::finish_exec(Proc& p) {
     for (auto& a : p.atts)
         if (!a->gone()) {
@@ -567,21 +592,25 @@ void Shim::finish_init() {
     }
     for (auto& a : p.atts)
         if (!a->gone()) a->finish({{"detached", false}}, kFinishFlushMs);
-    // berthd hears of the exit before the runtime's cleanup (cgroup directories in every v1
-    // hierarchy, the state directory), so `docker run --rm` and `wait` don't wait for it; a
-    // start of the same container waits for the state directory to go (start_locked).
+    // berthd hears of the exit before the runtime's cleanup, so `docker run --rm` and `wait`
+    // don't wait for it.
     nlohmann::json ev = rec;
     ev["event"] = "exit";
     broadcast(ev);
-    // Nobody waits for the cleanup, while berthd and the client must act on the exit and on
-    // the attach's end: SCHED_IDLE, which any woken task preempts at once. At nice 10 (tried)
-    // the scheduler still let it finish its slice first, and on two cores the exit reached
-    // the client only when the cleanup was done, 1.2 ms later. The berthd threads the messages
-    // above woke were woken while we were still a normal task, which they don't preempt: yield
-    // to them now, or they wait out our slice (0.7 ms of cgroup rmdirs, seen with perf sched).
+    // The teardown that follows (the container's mounts with its mount namespace, a cgroup
+    // directory in every v1 hierarchy, the state directory) sets kernel threads to work (RCU
+    // grace periods, cgroup release workers) that no scheduling policy of ours holds back: on
+    // two cores they delayed berthd's handling of this very exit by a millisecond (perf sched).
+    // So it waits until berthd hung up its monitor connection, which it does once it has acted
+    // on the exit (waiters told, an --rm container removed); a while at most. A start of the
+    // same container waits for the state directory to go (start_locked).
+    wait_for_monitors_to_hang_up(kMonitorHangUpMs);
+    // Even then nobody waits for it, while clients and the next containers go on: SCHED_IDLE,
+    // which any woken task preempts at once (at nice 10, tried, the scheduler let it finish
+    // its slice first).
     struct sched_param idle_param {};
     (void)::sched_setscheduler(0, SCHED_IDLE, &idle_param);
-    ::sched_yield();
+    mnt_ns_.reset();
     auto r = runtime::remove(globals_, cfg_.id, true);
     if (!r) BLOG_WARN("delete container {}: {}", cfg_.id, r.error().what());
     ::unlink(paths_.socket().c_str());

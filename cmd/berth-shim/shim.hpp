@@ -82,6 +82,8 @@ private:
     nlohmann::json handle_resize(const nlohmann::json& body);
     Proc* find(const std::string& exec_id);
     void broadcast(const nlohmann::json& event);
+    /// Waits until every monitor connection is closed by its peer, or for timeout_ms.
+    void wait_for_monitors_to_hang_up(int timeout_ms);
 
     shimproto::ShimConfig cfg_;
     shimproto::ShimPaths paths_;
@@ -92,6 +94,11 @@ private:
     UniqueFd listen_;
     std::optional<runtime::OomWatcher> oom_;
     bool oom_killed_ = false;
+    /// The container's mount namespace, held from its start until its exit is reported: the
+    /// kernel then tears the namespace down (every mount in it, with an expedited RCU grace
+    /// period) when we let go, after berthd heard of the exit, not in the init's exit before
+    /// we are told of it.
+    UniqueFd mnt_ns_;
     std::optional<logfile::Writer> log_;
     std::unique_ptr<Proc> init_;
     std::map<std::string, std::unique_ptr<Proc>> execs_;

@@ -463,15 +463,21 @@ void ContainerService::monitor_loop() {
                 std::lock_guard lk(mu_);
                 monitored_.erase(fd);
             }
+            UniqueFd monitor;
             {
                 std::lock_guard lk(e->mu);
                 ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
                 e->monitor_fd = -1;
-                e->monitor.reset();
+                monitor = std::move(e->monitor);
             }
             // Exit handling takes the container's op lock, which a stop may hold while it
-            // waits for this very exit: hand it to a thread of its own.
-            std::thread([this, e] { on_shim_gone(e); }).detach();
+            // waits for this very exit: hand it to a thread of its own. The connection is
+            // closed when that is done: the shim waits for it to tear the container down
+            // (its kernel work would otherwise compete with ours for the CPUs).
+            std::thread([this, e, m = std::move(monitor)]() mutable {
+                on_shim_gone(e);
+                m.reset();
+            }).detach();
         }
     }
 }

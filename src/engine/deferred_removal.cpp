@@ -1,7 +1,7 @@
 #include "deferred_removal.hpp"
 
 #include <sys/mount.h>
-#include <sys/resource.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -51,10 +51,12 @@ void DeferredRemoval::remove(std::string trash, std::vector<std::string> mounts)
 }
 
 void DeferredRemoval::run() {
-    // Nobody waits for this thread: at nice 10 it yields a CPU at once to the request, shim or
-    // client that wakes up, instead of sharing it (on two cores `run --rm`'s client would
-    // otherwise wait for the previous container's unmount and unlinks).
-    (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 10);
+    // Nobody waits for this thread: SCHED_IDLE, so that it yields a CPU at once to the request,
+    // shim or client that wakes up (on two cores `run --rm`'s client would otherwise wait for
+    // the unmount and unlinks of its own container). At nice 10 (tried) it still kept the CPU
+    // until its slice ran out: the scheduler (EEVDF) lets a running task reach its deadline.
+    struct sched_param idle {};
+    (void)::sched_setscheduler(0, SCHED_IDLE, &idle);
     for (;;) {
         Tree tree;
         {
