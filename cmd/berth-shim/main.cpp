@@ -8,10 +8,12 @@
 
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <span>
 #include <string>
 #include <string_view>
 
+#include "berth/cgroups/manager.hpp"
 #include "berth/common/fs.hpp"
 #include "berth/common/log.hpp"
 #include "launcher.hpp"
@@ -34,6 +36,11 @@ int main(int argc, char** argv) {
     // Logging is set up once, before the forks: every shim inherits it, and its stderr (fd 2)
     // is then its own <exec-dir>/shim.log.
     log::init("", log::Format::Text, log::Level::Info);
+    // What every shim would otherwise read for itself, read once here for all of them: the
+    // host's cgroup layout (mountinfo: creating and removing a container asks for it) and the
+    // time zone (log timestamps).
+    (void)cgroups::host_layout();
+    ::tzset();
     shim::Launch launch = shim::serve_launches(3, args);
     if (launch.debug) log::init("", log::Format::Text, log::Level::Debug);
 

@@ -4,6 +4,8 @@
 #include <linux/magic.h>
 #include <sys/statfs.h>
 
+#include <mutex>
+#include <optional>
 #include <set>
 
 #include "berth/cgroups/manager.hpp"
@@ -110,6 +112,14 @@ Result<Layout> detect_layout() {
     }
     std::string mi = BERTH_TRY(read_file("/proc/self/mountinfo"));
     return parse_layout(mi, self);
+}
+
+Result<Layout> host_layout() {
+    static std::mutex mu;
+    static std::optional<Layout> known;
+    std::lock_guard lk(mu);
+    if (!known) known = BERTH_TRY(detect_layout());
+    return *known;
 }
 
 namespace detail {

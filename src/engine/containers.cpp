@@ -32,14 +32,9 @@ namespace {
 // files are gone (load_all() skips dot-names as containers).
 constexpr std::string_view kRemovingPrefix = ".removing-";
 
-// Read once: the host's cgroup mounts don't change under a running daemon, and every create
-// asked (mountinfo, /proc/self/cgroup, a statfs).
 bool cgroup_v2_only() {
-    static const bool v2_only = [] {
-        auto l = cgroups::detect_layout();
-        return l && l->pure_v2();
-    }();
-    return v2_only;
+    auto l = cgroups::host_layout();
+    return l && l->pure_v2();
 }
 
 std::string host_hostname() {

@@ -78,7 +78,7 @@ std::string hook_state_json(const ContainerRecord& rec, const std::string& statu
 }
 
 Result<std::unique_ptr<cgroups::Manager>> container_cgroup(const ContainerRecord& r) {
-    auto layout = BERTH_TRY(cgroups::detect_layout());
+    auto layout = BERTH_TRY(cgroups::host_layout());
     return cgroups::load_manager(layout, r.cgroup_paths);
 }
 
@@ -141,7 +141,7 @@ Result<Created> create_container(const Globals& g, const CreateOptions& o, bool 
     c.preserve_fds = o.preserve_fds;
     BERTH_TRY(prepare_init(c, cr.spec));
 
-    auto layout = BERTH_TRY(cgroups::detect_layout());
+    auto layout = BERTH_TRY(cgroups::host_layout());
     cgroups::Options copts;
     copts.cgroups_path = cr.spec.linux ? cr.spec.linux->cgroups_path : "";
     copts.id = o.id;

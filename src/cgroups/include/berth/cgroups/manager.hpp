@@ -38,6 +38,12 @@ struct Layout {
 /// Reads the layout of the calling process from /proc/self/mountinfo and /proc/self/cgroup.
 [[nodiscard]] Result<Layout> detect_layout();
 
+/// detect_layout() as it was the first time it succeeded in this process (and in the processes
+/// forked after that, which share its cgroups): the host's cgroup mounts don't change under a
+/// running daemon or its shims (containerd's cgroups.Mode() is read once likewise), and each
+/// container's create and removal asked for it.
+[[nodiscard]] Result<Layout> host_layout();
+
 /// Parses mountinfo and /proc/<pid>/cgroup text (split out for unit tests).
 [[nodiscard]] Result<Layout> parse_layout(const std::string& mountinfo, const std::string& proc_cgroup);
 
