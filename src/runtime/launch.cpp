@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <map>
@@ -90,7 +91,23 @@ oci::Resources resources_with_devices(const oci::Spec& spec) {
     if (spec.linux && spec.linux->resources) r = *spec.linux->resources;
     // Spec rules first, then the defaults appended (runc's order). linux.devices are created
     // but not allowed implicitly: like runc, the spec must allow them in resources.devices.
-    for (auto& d : allowed_devices()) r.devices.push_back(std::move(d));
+    // A default the spec already allows after its last deny changes nothing and is left out
+    // (Docker's spec lists them all: each is a write to devices.allow on cgroup v1).
+    size_t after_last_deny = 0;
+    for (size_t i = 0; i < r.devices.size(); ++i)
+        if (!r.devices[i].allow) after_last_deny = i + 1;
+    auto same = [](const oci::DeviceCgroupRule& a, const oci::DeviceCgroupRule& b) {
+        auto type = [](const std::string& t) { return t.empty() ? std::string("a") : t; };
+        return a.allow == b.allow && type(a.type) == type(b.type) && a.major == b.major &&
+               a.minor == b.minor && a.access == b.access;
+    };
+    size_t spec_rules = r.devices.size();
+    for (auto& d : allowed_devices()) {
+        bool allowed = std::any_of(r.devices.begin() + static_cast<ptrdiff_t>(after_last_deny),
+                                   r.devices.begin() + static_cast<ptrdiff_t>(spec_rules),
+                                   [&](const oci::DeviceCgroupRule& x) { return same(x, d); });
+        if (!allowed) r.devices.push_back(std::move(d));
+    }
     return r;
 }
 

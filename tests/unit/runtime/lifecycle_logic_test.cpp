@@ -157,5 +157,40 @@ TEST(ResourcesWithDevices, SpecRulesFirstThenRuncDefaults) {
     EXPECT_TRUE(has_null) << "/dev/null is always allowed";
 }
 
+int count_null_allows(const oci::Resources& r) {
+    int n = 0;
+    for (const auto& d : r.devices)
+        n += d.allow && d.type == "c" && d.major == 1 && d.minor == 3 && d.access == "rwm";
+    return n;
+}
+
+TEST(ResourcesWithDevices, ADefaultTheSpecAlreadyAllowsIsNotRepeated) {
+    // Docker's spec: deny all, then the same allow rules as the runtime's defaults.
+    auto s = oci::parse_spec(R"({"ociVersion":"1.0.2","linux":{"resources":{"devices":[
+        {"allow":false,"access":"rwm"},
+        {"allow":true,"type":"c","major":1,"minor":3,"access":"rwm"}]}}})");
+    ASSERT_TRUE(s);
+    auto r = resources_with_devices(*s);
+    EXPECT_EQ(count_null_allows(r), 1);
+    EXPECT_FALSE(r.devices[0].allow);
+    EXPECT_TRUE(r.devices[1].allow);
+}
+
+TEST(ResourcesWithDevices, ADefaultDeniedLaterInTheSpecIsStillAppended) {
+    // The spec allows /dev/null, then denies it again: the defaults (runc's order) allow it in
+    // the end, so the appended rule matters and stays.
+    auto s = oci::parse_spec(R"({"ociVersion":"1.0.2","linux":{"resources":{"devices":[
+        {"allow":false,"access":"rwm"},
+        {"allow":true,"type":"c","major":1,"minor":3,"access":"rwm"},
+        {"allow":false,"type":"c","major":1,"minor":3,"access":"rwm"}]}}})");
+    ASSERT_TRUE(s);
+    auto r = resources_with_devices(*s);
+    EXPECT_EQ(count_null_allows(r), 2);
+    bool last_null_rule_allows = false;
+    for (const auto& d : r.devices)
+        if (d.type == "c" && d.major == 1 && d.minor == 3) last_null_rule_allows = d.allow;
+    EXPECT_TRUE(last_null_rule_allows);
+}
+
 }  // namespace
 }  // namespace berth::runtime
