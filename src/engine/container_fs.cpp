@@ -648,13 +648,15 @@ Result<std::vector<FsChange>> ContainerFs::changes(std::string_view name) {
 namespace {
 
 /// /etc/hostname, /etc/hosts and /etc/resolv.conf are bind-mounted from the container's
-/// directory inside the container only; cp reads them from there, as moby's view (which
-/// mounts them) shows them. Returns {directory, path in it}, or nothing.
+/// exec directory inside the container only; cp reads them from there, as moby's view (which
+/// mounts them) shows them. Returns {directory, path in it}, or nothing: also when the file
+/// isn't there (a container never started, or not since the host booted), and then the
+/// image's file is what cp sees, as with moby.
 std::optional<std::pair<std::string, std::string>> host_file(const Container& c,
                                                              std::string_view path) {
     std::string p = clean_path("/" + std::string(path));
     for (const std::string* f : {&c.hostname_path, &c.hosts_path, &c.resolv_conf_path}) {
-        if (f->empty()) continue;
+        if (f->empty() || !path_exists(*f)) continue;
         std::string base = f->substr(f->rfind('/') + 1);
         if (p == "/etc/" + base) return std::pair{f->substr(0, f->rfind('/')), "/" + base};
     }

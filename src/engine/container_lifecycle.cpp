@@ -289,6 +289,7 @@ Result<void> ContainerService::start_locked(Entry& e) {
     }
     if (auto m = mount_rootfs(e); !m) return fail(m.error());
     if (auto m = mkdir_all(sp.dir, 0700); !m) return fail(m.error());
+    if (auto w = write_etc_files(e); !w) return fail(w.error());
     if (auto b = write_bundle(e); !b) return fail(b.error());
     ::unlink(sp.exit_file().c_str());
 

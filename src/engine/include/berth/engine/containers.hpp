@@ -271,6 +271,9 @@ private:
     /// An exec's process as JSON for the shim: `ec` over the container's config.json.
     Result<std::string> exec_process_json(const Entry& e, container::ExecConfig ec) const;
     std::string shim_dir(const std::string& id) const;
+    /// /etc/hostname, /etc/hosts and /etc/resolv.conf of the container's next run, at its
+    /// record's paths (in its exec directory), from its config and the host's resolv.conf.
+    Result<void> write_etc_files(const Entry& e) const;
 
     Paths paths_;
     image::ImageService& images_;
