@@ -418,6 +418,9 @@ else
 fi
 compat_run "$docker" run --rm --network none busybox sh -c "tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '"
 compat_expect_eq "--network none: only lo" "$out" "lo"
+# Up, as moby's "none" sandbox has it (0x9: IFF_UP|IFF_LOOPBACK): 127.0.0.1 answers inside.
+compat_run "$docker" run --rm --network none busybox cat /sys/class/net/lo/flags
+compat_expect_eq "--network none: lo is up" "$out" "0x9"
 compat_run "$docker" run --rm -h myhost busybox sh -c 'hostname; cat /etc/hostname'
 compat_expect_eq "-h myhost: hostname and /etc/hostname" "$out" "$(printf 'myhost\nmyhost')"
 compat_run "$docker" run --rm --name hn1 busybox hostname

@@ -88,6 +88,23 @@ TEST_F(NamespaceTest, NewNetworkNamespaceHasOnlyLoopback) {
     EXPECT_EQ(interfaces, 1) << r.out;
 }
 
+// runc and crun bring up the loopback of a network namespace they create; /sys/class/net/lo/
+// flags holds IFF_UP (0x1) then (0x9: UP|LOOPBACK; 0x8 while down).
+TEST_F(NamespaceTest, NewNetworkNamespaceHasItsLoopbackUp) {
+    auto r = run_probe({"read", "/sys/class/net/lo/flags"});
+    ASSERT_TRUE(r.ok()) << r.describe();
+    EXPECT_EQ(std::stoul(r.out, nullptr, 16) & 0x1, 1u) << r.out;
+}
+
+TEST_F(NamespaceTest, AJoinedNetworkNamespaceIsLeftAsItIs) {
+    std::string nsfile = make_netns_file("netns-lo-down");  // unshare leaves lo down
+    ASSERT_FALSE(nsfile.empty());
+    set_namespace(spec_, "network", nsfile);
+    auto r = run_probe({"read", "/sys/class/net/lo/flags"});
+    ASSERT_TRUE(r.ok()) << r.describe();
+    EXPECT_EQ(std::stoul(r.out, nullptr, 16) & 0x1, 0u) << r.out;
+}
+
 TEST_F(NamespaceTest, JoinNetworkNamespaceByPath) {
     std::string nsfile = make_netns_file("netns");
     ASSERT_FALSE(nsfile.empty());
