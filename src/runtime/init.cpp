@@ -285,6 +285,7 @@ struct Init {
         if (c.double_fork) {
             double_fork();
         } else {
+            join_namespaces();  // network, IPC, UTS only here (prepare_init)
             if (c.new_user_ns) become_root_in_userns();
             if (c.unshare_flags & CLONE_NEWTIME) {
                 must(::unshare(CLONE_NEWTIME) == 0, "unshare time namespace");

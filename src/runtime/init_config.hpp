@@ -50,7 +50,7 @@ struct InitConfig {
     int clone_flags = 0;          ///< namespaces created at clone (fast path)
     int unshare_flags = 0;        ///< created by unshare() in the child (cgroup, time; all in the general path)
     std::vector<NsJoin> joins;    ///< user first
-    bool double_fork = false;     ///< joins or late user ns: the init is a grandchild
+    bool double_fork = false;     ///< user/pid/mount/... joins: the init is a grandchild
     bool new_user_ns = false;
     bool new_mount_ns = false;
     bool new_uts_ns = false;

@@ -175,9 +175,20 @@ Result<void> prepare_init(InitConfig& c, const oci::Spec& spec) {
     c.new_user_ns = new_flags & CLONE_NEWUSER;
     c.new_mount_ns = new_flags & CLONE_NEWNS;
     c.new_uts_ns = new_flags & CLONE_NEWUTS;
-    if (c.joins.empty()) {
+    // Namespaces that setns(2) moves the caller itself into, not only its children (as pid
+    // and time), and that need no ordering against a user namespace: the child can join them
+    // right after the clone. A network namespace made by the engine beforehand (berthd's, as
+    // libnetwork's sandboxes) is the common case.
+    bool late_joins_only = c.joins.empty() ||
+                           (!(new_flags & CLONE_NEWUSER) &&
+                            std::all_of(c.joins.begin(), c.joins.end(), [](const NsJoin& j) {
+                                return j.flag == CLONE_NEWNET || j.flag == CLONE_NEWIPC ||
+                                       j.flag == CLONE_NEWUTS;
+                            }));
+    if (late_joins_only) {
         // Fast path: one clone creates everything but the cgroup namespace (which must be made
-        // after the cgroup is joined) and the time namespace (clone(2) can't take its flag).
+        // after the cgroup is joined) and the time namespace (clone(2) can't take its flag);
+        // the joins, if any, follow in the child.
         c.clone_flags = new_flags & ~(CLONE_NEWCGROUP | CLONE_NEWTIME);
         c.unshare_flags = new_flags & (CLONE_NEWCGROUP | CLONE_NEWTIME);
     } else {

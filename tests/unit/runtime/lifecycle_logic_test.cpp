@@ -135,6 +135,30 @@ TEST(PrepareInit, JoiningANamespaceTakesTheDoubleForkAndUserFirst) {
     EXPECT_TRUE(c.joins[0].fd.valid());
 }
 
+TEST(PrepareInit, JoiningOnlyNetworkIpcOrUtsKeepsTheSingleClone) {
+    auto spec = spec_with_namespaces(
+        R"([{"type":"network","path":"/proc/self/ns/net"},{"type":"uts","path":"/proc/self/ns/uts"},{"type":"pid"},{"type":"mount"}])");
+    InitConfig c;
+    c.process = &*spec.process;
+    ASSERT_TRUE(prepare_init(c, spec));
+    EXPECT_FALSE(c.double_fork);
+    EXPECT_EQ(c.clone_flags, CLONE_NEWPID | CLONE_NEWNS);
+    EXPECT_EQ(c.unshare_flags, 0);
+    ASSERT_EQ(c.joins.size(), 2u);  // joined by the child right after the clone
+    EXPECT_EQ(c.joins[0].flag, CLONE_NEWNET);
+    EXPECT_EQ(c.joins[1].flag, CLONE_NEWUTS);
+}
+
+TEST(PrepareInit, JoiningAPidNamespaceTakesTheDoubleFork) {
+    auto spec = spec_with_namespaces(
+        R"([{"type":"network","path":"/proc/self/ns/net"},{"type":"pid","path":"/proc/self/ns/pid"},{"type":"mount"}])");
+    InitConfig c;
+    c.process = &*spec.process;
+    ASSERT_TRUE(prepare_init(c, spec));
+    EXPECT_TRUE(c.double_fork);
+    EXPECT_EQ(c.unshare_flags, CLONE_NEWNS);
+}
+
 TEST(PrepareInit, MissingNamespacePathNamesIt) {
     auto spec = spec_with_namespaces(R"([{"type":"network","path":"/nonexistent/ns"}])");
     InitConfig c;
