@@ -217,18 +217,21 @@ fi
 # seccomp filter, fewer mounts and capabilities: a lighter container than any of the engines run.
 if has berth; then
     same_id=$(${cli[berth]} run -d busybox sleep 1000 </dev/null) || same_id=""
-    same_dir=${dir[berth]}/data/containers/$same_id
-    same_bundle=${exec_root[berth]}/containers/$same_id   # the bundle is in the exec root
+    # The bundle and the /etc files are in the container's exec directory.
+    same_bundle=${exec_root[berth]}/containers/$same_id
     if [[ -n "$same_id" && -f "$same_bundle/config.json" ]]; then
         mkdir -p "$tmp/same-etc"
-        cp "$same_dir/hosts" "$same_dir/hostname" "$same_dir/resolv.conf" "$tmp/same-etc/"
+        cp "$same_bundle/hosts" "$same_bundle/hostname" "$same_bundle/resolv.conf" "$tmp/same-etc/"
         for prog in true false; do
             mkdir -p "$tmp/same-$prog"
             # crun 1.8 knows the spec up to 1.0.x by number (nothing used here is newer).
+            # The network namespace berthd made for that container goes with it: these make
+            # their own, as crun's own spec does.
             jq --arg root "$tmp/rootfs" --arg prog "$prog" --arg cg "/$cg_parent/same" \
                --arg etc "$tmp/same-etc" \
                 '.ociVersion = "1.0.2" | .root.path = $root | .process.args = [$prog]
                  | .process.terminal = false | .linux.cgroupsPath = $cg
+                 | .linux.namespaces |= map(if .type == "network" then del(.path) else . end)
                  | .mounts |= map(if .type == "bind" and (.destination | startswith("/etc/"))
                                   then .source = $etc + "/" + (.destination | ltrimstr("/etc/"))
                                   else . end)' \

@@ -24,6 +24,7 @@
 #include "berth/runtime/runtime.hpp"
 #include "berth/shimproto/channel.hpp"
 #include "containers_impl.hpp"
+#include "netns_pool.hpp"
 #include "shim_launcher.hpp"
 
 namespace berth::engine {
@@ -179,6 +180,7 @@ container::SpecInputs ContainerService::spec_inputs(const Entry& e) const {
         in.hostname_path = e.c.hostname_path;
         in.hosts_path = e.c.hosts_path;
         in.resolv_conf_path = e.c.resolv_conf_path;
+        if (own_network_namespace(e.c)) in.netns_path = e.c.sandbox_key;
     }
     in.rootfs = container_dir(in.id) + "/merged";
     std::string parent = in.host.cgroup_parent.empty() ? paths_.cgroup_parent : in.host.cgroup_parent;
@@ -259,6 +261,7 @@ Result<void> ContainerService::start_locked(Entry& e) {
     shimproto::ShimPaths sp{shim_dir(id)};
     auto fail = [&](Error err) -> Result<void> {
         unmount_rootfs(e);
+        release_sandbox(e);
         std::vector<PendingAttach> pending;
         {
             std::lock_guard lk(e.mu);
@@ -290,6 +293,13 @@ Result<void> ContainerService::start_locked(Entry& e) {
     if (auto m = mount_rootfs(e); !m) return fail(m.error());
     if (auto m = mkdir_all(sp.dir, 0700); !m) return fail(m.error());
     if (auto w = write_etc_files(e); !w) return fail(w.error());
+    if (own_network_namespace(e.c)) {
+        release_sandbox(e);  // a previous run's, if its exit was never handled
+        auto ns = netns_->take();
+        if (!ns) return fail(ns.error());
+        std::lock_guard lk(e.mu);
+        e.c.sandbox_key = std::move(*ns);
+    }
     if (auto b = write_bundle(e); !b) return fail(b.error());
     ::unlink(sp.exit_file().c_str());
 
@@ -542,6 +552,7 @@ void ContainerService::handle_exit(const std::shared_ptr<Entry>& e, int exit_cod
     if (oom) publish(e->c, "oom");
     publish(e->c, "die", {{"exitCode", std::to_string(exit_code)}, {"execDuration",
                           std::to_string(ran_ns > 0 ? ran_ns / 1'000'000'000 : 0)}});
+    release_sandbox(*e);  // a restart gets a new one, as moby makes a new sandbox
     // A container that removes itself is unmounted by its removal, off the path of whoever
     // waits for that (`run --rm`), and its state file, about to go, isn't rewritten.
     bool auto_remove = !restart && e->c.host_config.auto_remove;

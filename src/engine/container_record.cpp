@@ -80,6 +80,7 @@ nlohmann::json container_to_json(const Container& c) {
             {"HostnamePath", c.hostname_path},
             {"HostsPath", c.hosts_path},
             {"ResolvConfPath", c.resolv_conf_path},
+            {"SandboxKey", c.sandbox_key},
             {"Platform", c.platform}};
 }
 
@@ -119,6 +120,7 @@ Result<Container> container_from_json(std::string_view text, std::string_view or
         c.hostname_path = j.value("HostnamePath", "");
         c.hosts_path = j.value("HostsPath", "");
         c.resolv_conf_path = j.value("ResolvConfPath", "");
+        c.sandbox_key = j.value("SandboxKey", "");
         c.platform = j.value("Platform", "linux");
         return c;
     } catch (const nlohmann::json::exception& e) {

@@ -22,6 +22,7 @@
 #include "berth/runtime/runtime.hpp"
 #include "containers_impl.hpp"
 #include "deferred_removal.hpp"
+#include "netns_pool.hpp"
 #include "shim_launcher.hpp"
 
 namespace berth::engine {
@@ -65,6 +66,7 @@ Result<std::unique_ptr<ContainerService>> ContainerService::open(Paths paths,
     BERTH_TRY(mkdir_all(paths.exec_root + "/containers", 0711));
     std::unique_ptr<ContainerService> s(new ContainerService(std::move(paths), images, events));
     s->removal_ = std::make_unique<DeferredRemoval>();
+    s->netns_ = std::make_unique<NetnsPool>(s->paths_.exec_root + "/netns");
     // A shim's command line: berth-shim <exec-root>/containers/<64 hex digits>.
     size_t title = std::string_view("berth-shim ").size() + s->shim_dir(std::string(64, '0')).size();
     s->launcher_ = std::make_unique<ShimLauncher>(s->paths_.shim_binary, title);
@@ -146,6 +148,13 @@ Result<void> ContainerService::load_all() {
         std::lock_guard lk(mu_);
         for (auto& [id, e] : by_id_) all.push_back(e);
     }
+    // Network namespaces no record names: the previous daemon's ready ones.
+    std::set<std::string> in_use;
+    for (auto& e : all) {
+        std::lock_guard lk(e->mu);
+        if (!e->c.sandbox_key.empty()) in_use.insert(e->c.sandbox_key);
+    }
+    netns_->release_unused(in_use);
     for (auto& e : all) {
         const auto& rp = e->c.host_config.restart_policy.name;
         bool wanted = rp == "always" || (rp == "unless-stopped" && !e->c.state.manually_stopped);
@@ -366,6 +375,21 @@ Result<Container> ContainerService::create(const CreateOptions& o,
     return c;
 }
 
+bool ContainerService::own_network_namespace(const Container& c) {
+    const std::string& mode = c.host_config.network_mode;
+    return mode != "host" && mode.rfind("container:", 0) != 0;
+}
+
+void ContainerService::release_sandbox(Entry& e) {
+    std::string key;
+    {
+        std::lock_guard lk(e.mu);
+        key = std::move(e.c.sandbox_key);
+        e.c.sandbox_key.clear();
+    }
+    NetnsPool::release(key);
+}
+
 Result<void> ContainerService::write_etc_files(const Entry& e) const {
     Container c;
     {
@@ -458,6 +482,7 @@ Result<void> ContainerService::remove_locked(const std::shared_ptr<Entry>& e) {
         e->c.state.status = RunState::Removing;
     }
     (void)remove_all(shim_dir(e->c.id));
+    release_sandbox(*e);
     // Out of sight at once; its root filesystem's unmount and its files (the read/write layer:
     // any number) go on removal_'s thread.
     auto r = removal_->move_and_remove(

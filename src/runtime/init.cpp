@@ -6,15 +6,12 @@
 #include <grp.h>
 #include <linux/close_range.h>
 #include <linux/keyctl.h>
-#include <net/if.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/mount.h>
-#include <sys/ioctl.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -24,6 +21,7 @@
 #include <cstring>
 #include <string>
 
+#include "berth/common/loopback.hpp"
 #include "berth/common/safe_path.hpp"
 #include "berth/oci/spec_json.hpp"
 #include "console.hpp"
@@ -116,16 +114,10 @@ struct Init {
     // A network namespace we created has its loopback down; runc and crun bring it up (moby's
     // "none" network has it up, and whatever listens on 127.0.0.1 in the container needs it).
     void loopback_up() noexcept {
-        int s = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-        must(s >= 0, "open a socket to bring the loopback up");
-        struct ifreq ifr {};
-        std::memcpy(ifr.ifr_name, "lo", 3);
-        must(::ioctl(s, SIOCGIFFLAGS, &ifr) == 0, "read the loopback's flags");
-        if (!(ifr.ifr_flags & IFF_UP)) {
-            ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP);
-            must(::ioctl(s, SIOCSIFFLAGS, &ifr) == 0, "bring the loopback up");
+        if (auto r = bring_up_loopback(); !r) {
+            errno = r.error().sys_errno;
+            must(false, "%s", r.error().msg.c_str());
         }
-        ::close(s);
     }
 
     void sysctls() noexcept {

@@ -421,6 +421,23 @@ compat_expect_eq "--network none: only lo" "$out" "lo"
 # Up, as moby's "none" sandbox has it (0x9: IFF_UP|IFF_LOOPBACK): 127.0.0.1 answers inside.
 compat_run "$docker" run --rm --network none busybox cat /sys/class/net/lo/flags
 compat_expect_eq "--network none: lo is up" "$out" "0x9"
+# The namespace is the daemon's sandbox, bound to the file inspect names (SandboxKey, seen in
+# the daemon's mount namespace), and that goes with the container.
+compat_run "$docker" run -d --network none busybox sleep 60
+sb_id=$out
+compat_run "$docker" inspect -f '{{.NetworkSettings.SandboxKey}} {{.State.Pid}}' "$sb_id"
+read -r sb_key sb_pid <<<"$out"
+compat_expect_match "--network none: a SandboxKey" "$sb_key" '^/.+'
+sb_ns=$(nsenter -t "$COMPAT_PID" -m stat -L -c 'net:[%i]' "$sb_key" 2>&1)
+compat_expect_eq "--network none: the container runs in its SandboxKey's namespace" \
+    "$(readlink "/proc/$sb_pid/ns/net")" "$sb_ns"
+compat_run "$docker" rm -f "$sb_id"
+for _ in $(seq 50); do nsenter -t "$COMPAT_PID" -m test -e "$sb_key" || break; sleep 0.1; done
+if nsenter -t "$COMPAT_PID" -m test -e "$sb_key"; then
+    compat_bad "rm: the SandboxKey goes with the container" "$sb_key still there"
+else
+    compat_ok "rm: the SandboxKey goes with the container"
+fi
 compat_run "$docker" run --rm -h myhost busybox sh -c 'hostname; cat /etc/hostname'
 compat_expect_eq "-h myhost: hostname and /etc/hostname" "$out" "$(printf 'myhost\nmyhost')"
 compat_run "$docker" run --rm --name hn1 busybox hostname

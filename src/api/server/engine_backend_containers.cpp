@@ -100,6 +100,7 @@ std::vector<types::MountPoint> mounts_of(const Container& c) {
 
 types::NetworkSettings network_settings_of(const Container& c) {
     types::NetworkSettings n;
+    n.sandbox_key = c.sandbox_key;
     const auto& mode = c.host_config.network_mode;
     std::string net = mode == "default" || mode.empty() ? "bridge" : mode;
     if (net.rfind("container:", 0) == 0) return n;  // shares another's: no endpoints (moby)

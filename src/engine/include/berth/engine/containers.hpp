@@ -88,6 +88,9 @@ struct Container {
     std::string hostname_path;
     std::string hosts_path;
     std::string resolv_conf_path;
+    /// The network namespace berthd made for the current run (netns_pool.hpp), a file under
+    /// <exec-root>/netns; empty when the container has none of its own or is not running.
+    std::string sandbox_key;
     std::vector<std::string> exec_ids;
     std::string platform = "linux";
 };
@@ -141,6 +144,7 @@ struct AttachRequest {
 
 class DeferredRemoval;
 class ShimLauncher;
+class NetnsPool;
 
 class ContainerService {
 public:
@@ -271,6 +275,11 @@ private:
     /// An exec's process as JSON for the shim: `ec` over the container's config.json.
     Result<std::string> exec_process_json(const Entry& e, container::ExecConfig ec) const;
     std::string shim_dir(const std::string& id) const;
+    /// Whether the container runs in a network namespace of its own (not the host's, nor
+    /// another container's): one from netns_ then.
+    static bool own_network_namespace(const Container& c);
+    /// Hands the container's network namespace, if it has one, back to netns_ (removed).
+    void release_sandbox(Entry& e);
     /// /etc/hostname, /etc/hosts and /etc/resolv.conf of the container's next run, at its
     /// record's paths (in its exec directory), from its config and the host's resolv.conf.
     Result<void> write_etc_files(const Entry& e) const;
@@ -289,6 +298,7 @@ private:
     bool stopping_ = false;
     std::unique_ptr<DeferredRemoval> removal_;  ///< removed containers' directories
     std::unique_ptr<ShimLauncher> launcher_;    ///< forks the shims (shim_launcher.hpp)
+    std::unique_ptr<NetnsPool> netns_;          ///< containers' own network namespaces
 };
 
 }  // namespace berth::engine

@@ -1,0 +1,129 @@
+#include "netns_pool.hpp"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "berth/common/fs.hpp"
+#include "berth/common/log.hpp"
+#include "berth/common/loopback.hpp"
+#include "berth/common/scope_exit.hpp"
+
+namespace berth::engine {
+
+NetnsPool::NetnsPool(std::string dir, size_t ready)
+    : dir_(std::move(dir)), want_(ready), home_(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC)) {}
+
+NetnsPool::~NetnsPool() {
+    {
+        std::lock_guard lk(mu_);
+        stop_ = true;
+    }
+    cv_.notify_all();
+    if (worker_.joinable()) worker_.join();
+    for (const auto& p : ready_) release(p);
+}
+
+Result<std::string> NetnsPool::make() {
+    if (!home_) return make_error(Errc::Internal, "network namespaces: the daemon's own could not be opened");
+    BERTH_TRY(mkdir_all(dir_, 0711));
+    uint8_t rnd[6];
+    if (::getrandom(rnd, sizeof rnd, 0) != static_cast<ssize_t>(sizeof rnd))
+        return BERTH_SYS_ERROR("getrandom");
+    std::string path = dir_ + "/" + fmt::format("{:02x}", fmt::join(rnd, rnd + sizeof rnd, ""));
+    // Known as ours before the file exists: release_unused() must not take it for a stale one.
+    {
+        std::lock_guard lk(mu_);
+        making_.insert(path);
+    }
+    ScopeExit made_or_not([this, name = path] {  // a copy: `return path` moves from it
+        std::lock_guard lk(mu_);
+        making_.erase(name);
+    });
+    UniqueFd file(::open(path.c_str(), O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444));
+    if (!file) return BERTH_SYS_ERROR("create {}", path);
+    file.reset();
+    ScopeExit drop([&] { (void)::unlink(path.c_str()); });
+    // This thread alone moves (CLONE_NEWNET doesn't need a single-threaded process) and comes
+    // back whatever happens.
+    if (::unshare(CLONE_NEWNET) != 0) return BERTH_SYS_ERROR("create a network namespace");
+    auto made = [&]() -> Result<void> {
+        BERTH_TRY(bring_up_loopback());
+        if (::mount("/proc/thread-self/ns/net", path.c_str(), nullptr, MS_BIND, nullptr) != 0)
+            return BERTH_SYS_ERROR("bind the network namespace to {}", path);
+        return {};
+    }();
+    if (::setns(home_.get(), CLONE_NEWNET) != 0) {
+        // Not where the daemon's other work expects this thread to be: that must not go on.
+        BLOG_ERROR("network namespaces: cannot return to the daemon's: {}", std::strerror(errno));
+        std::abort();
+    }
+    if (!made) return Unexpected(std::move(made).error());
+    drop.release();
+    return path;
+}
+
+Result<std::string> NetnsPool::take() {
+    {
+        std::lock_guard lk(mu_);
+        if (!worker_.joinable()) worker_ = std::thread([this] { run(); });
+        if (!ready_.empty()) {
+            std::string p = std::move(ready_.front());
+            ready_.pop_front();
+            cv_.notify_one();
+            return p;
+        }
+        cv_.notify_one();
+    }
+    return make();  // a burst of starts outran the thread
+}
+
+void NetnsPool::run() {
+    // Nobody waits for it: any woken task preempts it at once.
+    struct sched_param idle {};
+    (void)::sched_setscheduler(0, SCHED_IDLE, &idle);
+    std::unique_lock lk(mu_);
+    for (;;) {
+        cv_.wait(lk, [&] { return stop_ || ready_.size() < want_; });
+        if (stop_) return;
+        lk.unlock();
+        auto p = make();
+        lk.lock();
+        if (!p) {
+            BLOG_WARN("network namespaces: {}", p.error().what());
+            // Starts make theirs (and report why) until a later take() tries again.
+            cv_.wait(lk);
+            continue;
+        }
+        ready_.push_back(std::move(*p));
+    }
+}
+
+void NetnsPool::release(const std::string& path) {
+    if (path.empty()) return;
+    (void)::umount2(path.c_str(), MNT_DETACH);
+    (void)::unlink(path.c_str());
+}
+
+void NetnsPool::release_unused(const std::set<std::string>& in_use) {
+    auto names = list_dir(dir_);
+    if (!names) return;  // none yet
+    std::vector<std::string> stale;
+    for (const auto& name : *names)
+        if (std::string p = dir_ + "/" + name; !in_use.count(p)) stale.push_back(std::move(p));
+    std::lock_guard lk(mu_);
+    for (const auto& p : stale)
+        if (std::find(ready_.begin(), ready_.end(), p) == ready_.end() && !making_.count(p))
+            release(p);
+}
+
+}  // namespace berth::engine

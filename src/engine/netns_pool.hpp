@@ -1,0 +1,65 @@
+#pragma once
+// Network namespaces made by the daemon ahead of the containers that get one of their own (the
+// default network and "none"), as libnetwork makes each container's sandbox: a namespace with
+// its loopback up, bind-mounted to a file under <exec-root>/netns, which the container's spec
+// joins by path. Making one (the kernel's setup_net and bringing lo up) took about half a
+// millisecond of every start on a two-core machine; a thread of its own keeps one ready, so a
+// start only takes it. The next networks (bridges, veths) will be set up in that namespace
+// before the container's process exists, as libnetwork does.
+//
+// A namespace lives as long as its file is mounted: release() unmounts and removes it after
+// its container exited (the kernel frees it when the container's last process is gone too).
+// A daemon that stops leaves those of running containers in place (they are in their records)
+// and its ready ones, which the next daemon releases (release_unused()).
+
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+
+#include "berth/common/result.hpp"
+#include "berth/common/unique_fd.hpp"
+
+namespace berth::engine {
+
+class NetnsPool {
+public:
+    /// `dir` holds the namespaces' files (created if missing); `ready` is how many are kept
+    /// made in advance. The constructing thread's network namespace is the daemon's.
+    NetnsPool(std::string dir, size_t ready = 1);
+    NetnsPool(const NetnsPool&) = delete;
+    NetnsPool& operator=(const NetnsPool&) = delete;
+    /// Stops the thread and releases the namespaces made in advance (not those handed out).
+    ~NetnsPool();
+
+    /// A namespace's file for a container to join: a ready one, or one made now if none is.
+    /// The caller owns it (release()).
+    [[nodiscard]] Result<std::string> take();
+
+    /// Unmounts and removes a namespace's file (nothing if it is not there).
+    static void release(const std::string& path);
+
+    /// Releases every file in the directory that is not in `in_use` (an earlier daemon's).
+    void release_unused(const std::set<std::string>& in_use);
+
+    [[nodiscard]] const std::string& dir() const noexcept { return dir_; }
+
+private:
+    /// Makes one on the calling thread, which ends up back in the daemon's namespace.
+    Result<std::string> make();
+    void run();
+
+    std::string dir_;
+    size_t want_;
+    UniqueFd home_;  ///< the daemon's network namespace
+    std::mutex mu_;
+    std::condition_variable cv_;
+    std::deque<std::string> ready_;
+    std::set<std::string> making_;  ///< being made (by the thread or a take())
+    bool stop_ = false;
+    std::thread worker_;  ///< started with the first take()
+};
+
+}  // namespace berth::engine
