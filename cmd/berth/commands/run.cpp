@@ -370,6 +370,7 @@ void run_run(Context& ctx, RunArgs& a) {
         return;
     }
     if (attach && o.tty && stdout_is_terminal()) init_tty_size(c, "/containers/" + id);
+    c.close_idle();  // the container may run for long: don't hold a daemon thread meanwhile
     if (conn) {
         auto end = stream_attached(c, *conn, id, plan, "/containers/" + id);
         if (!end) return fail(ctx, end.error());
@@ -452,6 +453,7 @@ void run_start(Context& ctx, const StartOptions& o) {
         sreq.path = "/containers/" + id + "/start";
         if (auto s = c.call(sreq); !s) return fail(ctx, s.error());
         if (plan.tty && stdout_is_terminal()) init_tty_size(c, "/containers/" + id);
+        c.close_idle();
         auto end = stream_attached(c, **conn, id, plan, "/containers/" + id);
         if (!end) return fail(ctx, end.error());
         if (*end == StreamEnd::Detached) return;

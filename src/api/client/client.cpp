@@ -127,17 +127,6 @@ Error daemon_error(unsigned status, std::string_view content_type, std::string_v
     return Error{errc_for_status(status), 0, "Error response from daemon: " + message};
 }
 
-struct Client::Impl {
-    net::io_context ioc;
-};
-
-Client::Client(Host host, std::string pinned_version)
-    : host_(std::move(host)), version_(std::move(pinned_version)), negotiated_(!version_.empty()),
-      impl_(std::make_unique<Impl>()) {}
-Client::~Client() = default;
-Client::Client(Client&&) noexcept = default;
-Client& Client::operator=(Client&&) noexcept = default;
-
 namespace {
 
 // One HTTP exchange on its own connection.
@@ -277,13 +266,14 @@ public:
     Result<Response> read_head(bool is_head) {
         // No limit (save streams GiBs). Not boost::none: Beast 1.74 compares the length with
         // the optional and a disengaged one counts as smaller than any length.
-        parser_.body_limit(std::numeric_limits<std::uint64_t>::max());
-        if (is_head) parser_.skip(true);
+        parser_.emplace();
+        parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
+        if (is_head) parser_->skip(true);
         boost::system::error_code ec;
-        http::read_header(sock_, buf_, parser_, ec);
+        http::read_header(sock_, buf_, *parser_, ec);
         if (ec) return make_error(Errc::Unavailable, "read the daemon's answer: {}", ec.message());
         Response r;
-        const auto& m = parser_.get();
+        const auto& m = parser_->get();
         r.status = m.result_int();
         for (const auto& f : m) r.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
         r.content_type = r.header("Content-Type");
@@ -292,18 +282,18 @@ public:
 
     Result<void> read_body(const std::function<Result<void>(std::string_view)>& on_data) {
         std::array<char, 64 * 1024> chunk;
-        while (!parser_.is_done()) {
-            parser_.get().body().data = chunk.data();
-            parser_.get().body().size = chunk.size();
+        while (!parser_->is_done()) {
+            parser_->get().body().data = chunk.data();
+            parser_->get().body().size = chunk.size();
             boost::system::error_code ec;
             // As in the server: without a big buffer Beast reads 512 bytes at a time.
             if (buf_.capacity() < 256 * 1024) buf_.reserve(256 * 1024);
             // read_some: hand over what arrived (events, logs -f, stats stream a little at a
             // time); read() would wait for the whole buffer.
-            http::read_some(sock_, buf_, parser_, ec);
+            http::read_some(sock_, buf_, *parser_, ec);
             if (ec == http::error::need_buffer) ec = {};
             if (ec) return make_error(Errc::Unavailable, "read the daemon's answer: {}", ec.message());
-            size_t n = chunk.size() - parser_.get().body().size;
+            size_t n = chunk.size() - parser_->get().body().size;
             if (n) BERTH_TRY(on_data(std::string_view(chunk.data(), n)));
         }
         return {};
@@ -313,8 +303,8 @@ public:
     /// socket into `fd` (through a pipe unless `fd` is one): the kernel moves the pages, this
     /// process never copies them. Others go through read_body(). The connection is done after.
     Result<void> read_body_to_fd(int fd) {
-        auto length = parser_.content_length();
-        if (parser_.chunked() || !length || parser_.is_done())
+        auto length = parser_->content_length();
+        if (parser_->chunked() || !length || parser_->is_done())
             return read_body([fd](std::string_view d) { return write_fd(fd, d); });
         uint64_t left = *length;
         // Body bytes that came with the head.
@@ -323,6 +313,21 @@ public:
         BERTH_TRY(write_fd(fd, early));
         left -= early.size();
         return splice_exact(sock_.native_handle(), fd, left);
+    }
+
+    /// The whole answer was read and the daemon keeps the connection (HTTP/1.1 keep-alive):
+    /// the next request can go on it. (Not after a spliced body: its bytes went past the
+    /// parser.)
+    [[nodiscard]] bool reusable() const {
+        return parser_ && parser_->is_done() && parser_->keep_alive() && buf_.size() == 0 &&
+               sock_.is_open();
+    }
+
+    /// Nothing came from the daemon since the last answer, not even an end of file (it closes
+    /// idle connections when it stops, dockerd after an idle timeout).
+    [[nodiscard]] bool still_open() {
+        struct pollfd p {sock_.native_handle(), POLLIN | POLLRDHUP, 0};
+        return ::poll(&p, 1, 0) == 0;
     }
 
     /// Gives up the socket (after a 101): the fd, which the caller now owns.
@@ -420,7 +425,7 @@ private:
 
     Socket sock_;
     beast::flat_buffer buf_;
-    http::response_parser<http::buffer_body> parser_;
+    std::optional<http::response_parser<http::buffer_body>> parser_;  ///< one per answer
 };
 
 }  // namespace
@@ -492,17 +497,45 @@ Result<std::string> Client::target_for(const Request& req) {
     return target;
 }
 
+struct Client::Impl {
+    net::io_context ioc;
+    /// The connection the last answer left open, for the next request: it reaches the
+    /// daemon's thread that served the last one, without a connect and an accept.
+    std::unique_ptr<Connection> idle;
+};
+
+Client::Client(Host host, std::string pinned_version)
+    : host_(std::move(host)), version_(std::move(pinned_version)), negotiated_(!version_.empty()),
+      impl_(std::make_unique<Impl>()) {}
+Client::~Client() = default;
+Client::Client(Client&&) noexcept = default;
+Client& Client::operator=(Client&&) noexcept = default;
+
+void Client::close_idle() {
+    impl_->idle.reset();
+}
+
 template <class OnBody>
 Result<void> Client::with_answer(const Request& req, Response* head, const OnBody& on_body) {
     auto attempt = [&]() -> Result<void> {
         std::string target = BERTH_TRY(target_for(req));
-        Connection conn(impl_->ioc);
-        BERTH_TRY(conn.connect(host_));
-        BERTH_TRY(conn.send(host_, target, req));
-        Response r = BERTH_TRY(conn.read_head(req.method == "HEAD"));
+        std::unique_ptr<Connection> conn = std::move(impl_->idle);
+        if (conn && !conn->still_open()) conn.reset();
+        if (!conn) {
+            conn = std::make_unique<Connection>(impl_->ioc);
+            BERTH_TRY(conn->connect(host_));
+        }
+        BERTH_TRY(conn->send(host_, target, req));
+        Response r = BERTH_TRY(conn->read_head(req.method == "HEAD"));
         if (head) *head = r;
-        if (r.status / 100 != 2 && r.status != 304) return Unexpected(error_answer(conn, r));
-        return on_body(conn);
+        if (r.status / 100 != 2 && r.status != 304) {
+            Error e = error_answer(*conn, r);
+            if (conn->reusable()) impl_->idle = std::move(conn);
+            return Unexpected(std::move(e));
+        }
+        BERTH_TRY(on_body(*conn));
+        if (conn->reusable()) impl_->idle = std::move(conn);
+        return {};
     };
     auto r = attempt();
     if (!r && renegotiated(req, r.error())) r = attempt();

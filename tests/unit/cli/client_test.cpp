@@ -15,6 +15,7 @@
 #include <functional>
 #include <mutex>
 #include <string>
+#include <chrono>
 #include <thread>
 #include <vector>
 
@@ -35,12 +36,14 @@ struct Seen {
     }
 };
 
-// Serves one connection at a time; `handler` returns the raw response bytes.
+// Serves one connection at a time; `handler` returns the raw response bytes. With
+// `keep_alive`, it serves the next request on the same connection until the client closes it.
 class FakeDaemon {
 public:
     using Handler = std::function<std::string(const Seen&)>;
 
-    explicit FakeDaemon(Handler h) : handler_(std::move(h)) {
+    explicit FakeDaemon(Handler h, bool keep_alive = false)
+        : handler_(std::move(h)), keep_alive_(keep_alive) {
         char tmpl[] = "/tmp/berth-test-cli-XXXXXX";
         dir_ = mkdtemp(tmpl);
         path_ = dir_ + "/d.sock";
@@ -65,6 +68,10 @@ public:
         std::lock_guard<std::mutex> lk(mu_);
         return seen_;
     }
+    int connections() {
+        std::lock_guard<std::mutex> lk(mu_);
+        return connections_;
+    }
 
 private:
     static bool read_more(int fd, std::string& buf) {
@@ -79,16 +86,22 @@ private:
         while (true) {
             int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
             if (c < 0) return;
-            handle(c);
+            {
+                std::lock_guard<std::mutex> lk(mu_);
+                ++connections_;
+            }
+            std::string buf;
+            while (handle(c, buf) && keep_alive_) {
+            }
             ::close(c);
         }
     }
 
-    void handle(int c) {
-        std::string buf;
+    // One request from `buf` and the connection; false when the connection is done.
+    bool handle(int c, std::string& buf) {
         size_t end;
         while ((end = buf.find("\r\n\r\n")) == std::string::npos)
-            if (!read_more(c, buf)) return;
+            if (!read_more(c, buf)) return false;
         Seen s;
         std::string head = buf.substr(0, end);
         buf.erase(0, end + 4);
@@ -110,11 +123,11 @@ private:
             while (true) {
                 size_t nl;
                 while ((nl = buf.find("\r\n")) == std::string::npos)
-                    if (!read_more(c, buf)) return;
+                    if (!read_more(c, buf)) return false;
                 size_t n = std::stoul(buf.substr(0, nl), nullptr, 16);
                 buf.erase(0, nl + 2);
                 while (buf.size() < n + 2)
-                    if (!read_more(c, buf)) return;
+                    if (!read_more(c, buf)) return false;
                 s.body += buf.substr(0, n);
                 buf.erase(0, n + 2);
                 if (n == 0) break;
@@ -122,8 +135,9 @@ private:
         } else if (!s.header("Content-Length").empty()) {
             size_t n = std::stoul(s.header("Content-Length"));
             while (buf.size() < n)
-                if (!read_more(c, buf)) return;
+                if (!read_more(c, buf)) return false;
             s.body = buf.substr(0, n);
+            buf.erase(0, n);
         }
         {
             std::lock_guard<std::mutex> lk(mu_);
@@ -133,12 +147,15 @@ private:
         size_t off = 0;
         while (off < resp.size()) {
             ssize_t n = ::write(c, resp.data() + off, resp.size() - off);
-            if (n <= 0) return;
+            if (n <= 0) return false;
             off += static_cast<size_t>(n);
         }
+        return true;
     }
 
     Handler handler_;
+    bool keep_alive_ = false;
+    int connections_ = 0;
     std::string dir_, path_;
     int fd_ = -1;
     std::thread thread_;
@@ -188,6 +205,49 @@ TEST(Client, NegotiatesDownToTheDaemonsVersion) {
     ASSERT_TRUE(c.call_json(req));
     EXPECT_EQ(d.seen().size(), 4u);
     EXPECT_EQ(d.seen().back().target, "/v1.40/images/json?all=1");
+}
+
+// HTTP/1.1 keep-alive: no "Connection: close" in the answer.
+std::string kept_alive_reply(const std::string& body) {
+    return "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nApi-Version: 1.44\r\n"
+           "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+}
+
+TEST(Client, TheNextRequestGoesOnTheConnectionTheLastAnswerKept) {
+    FakeDaemon d([](const Seen&) { return kept_alive_reply("{}"); }, true);
+    Client c(d.host());
+    Request create;
+    create.method = "POST";
+    create.path = "/containers/create";
+    create.body = "{}";
+    create.content_type = "application/json";
+    ASSERT_TRUE(c.call_json(create));
+    Request start;
+    start.method = "POST";
+    start.path = "/containers/x/start";
+    ASSERT_TRUE(c.call(start));
+    ASSERT_EQ(d.seen().size(), 2u);
+    EXPECT_EQ(d.seen()[1].target, "/v1.44/containers/x/start");
+    EXPECT_EQ(d.connections(), 1);
+    // close_idle(): the next one connects again.
+    c.close_idle();
+    ASSERT_TRUE(c.call(start));
+    EXPECT_EQ(d.connections(), 2);
+}
+
+TEST(Client, AConnectionTheDaemonClosedMeanwhileIsNotUsed) {
+    // Keep-alive answers, but the daemon closes after each (as one that stops, or dockerd
+    // after its idle timeout): the client sees the end of file and connects again.
+    FakeDaemon d([](const Seen&) { return kept_alive_reply("[]"); }, false);
+    Client c(d.host());
+    Request req;
+    req.path = "/containers/json";
+    ASSERT_TRUE(c.call_json(req));
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // its close reaches us
+    auto r = c.call_json(req);
+    ASSERT_TRUE(r) << r.error().what();
+    EXPECT_EQ(d.seen().size(), 2u);
+    EXPECT_EQ(d.connections(), 2);
 }
 
 TEST(Client, CurrentDaemonIsNotPingedFirst) {

@@ -215,6 +215,11 @@ public:
     /// over the raw connection. Other answers are daemon_error()s.
     [[nodiscard]] Result<std::unique_ptr<HijackedConnection>> hijack(const Request& req);
 
+    /// Closes the connection kept open for the next request (HTTP/1.1 keep-alive: call(),
+    /// call_stream() and call_to_fd() reuse the last one whose answer they read whole), which
+    /// holds a daemon thread while it waits: before a long wait of the command's own.
+    void close_idle();
+
 private:
     // "/v<version><path>?<query>" for a request.
     [[nodiscard]] Result<std::string> target_for(const Request& req);
