@@ -736,6 +736,69 @@ Result<std::vector<LayerInfo>> LayerStore::list() const {
     return out;  // sorted: list_dir sorts the hex names
 }
 
+namespace {
+
+// moby's init layer (daemon/initlayer): the mount points the runtime binds or mounts over, so
+// that it never has to create them in the container's read/write layer (creating
+// /etc/resolv.conf there copied /etc up and made two files on the disk at every start), and
+// /.dockerenv and /etc/mtab as Docker containers have them. Empty files are 0755, as moby's.
+struct InitEntry {
+    const char* path;
+    char type;  // 'd' directory, 'f' empty file, 'l' symlink to `target`
+    const char* target;
+};
+constexpr InitEntry kInitEntries[] = {
+    {"dev", 'd', nullptr},        {"dev/pts", 'd', nullptr},       {"dev/shm", 'd', nullptr},
+    {"proc", 'd', nullptr},       {"sys", 'd', nullptr},           {"etc", 'd', nullptr},
+    {".dockerenv", 'f', nullptr}, {"etc/resolv.conf", 'f', nullptr}, {"etc/hosts", 'f', nullptr},
+    {"etc/hostname", 'f', nullptr}, {"dev/console", 'f', nullptr}, {"etc/mtab", 'l', "/proc/mounts"},
+};
+constexpr std::string_view kInitDir = "init";
+constexpr std::string_view kInitTmpPrefix = "init.tmp-";
+
+}  // namespace
+
+Result<std::string> LayerStore::init_layer(const std::vector<Digest>& chain_ids) const {
+    std::string layer = path_join(dir_, chain_ids.back().hex());
+    std::string dir = path_join(layer, std::string(kInitDir));
+    if (path_exists(dir)) return dir;
+    // Made once per image (its top layer), in that layer's directory, so it goes with it: built
+    // aside, then renamed into place (a concurrent start of the same image may win the race).
+    std::string tmp = path_join(layer, std::string(kInitTmpPrefix) + BERTH_TRY(random_hex(8)));
+    ScopeExit drop([&] { (void)remove_all(tmp); });
+    BERTH_TRY(mkdir_all(tmp, 0755));
+    for (const auto& e : kInitEntries) {
+        std::string p = path_join(tmp, e.path);
+        if (e.type == 'd') {
+            // The directories keep the image's owner and mode where it has them (moby makes
+            // its init layer on top of the image, which copies them up): the topmost layer's.
+            struct stat st {};
+            bool found = false;
+            for (auto it = chain_ids.rbegin(); it != chain_ids.rend() && !found; ++it) {
+                if (::lstat(path_join(diff_path(*it), e.path).c_str(), &st) != 0) continue;
+                found = true;
+                if (!S_ISDIR(st.st_mode)) st = {};  // a whiteout or a non-directory: ours
+            }
+            mode_t mode = found && st.st_mode ? (st.st_mode & 07777) : 0755;
+            if (::mkdir(p.c_str(), mode) != 0 || ::chmod(p.c_str(), mode) != 0)
+                return BERTH_SYS_ERROR("init layer: create {}", p);
+            if (found && st.st_mode && ::lchown(p.c_str(), st.st_uid, st.st_gid) != 0)
+                return BERTH_SYS_ERROR("init layer: chown {}", p);
+        } else if (e.type == 'f') {
+            UniqueFd f(::open(p.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0755));
+            if (!f || ::fchmod(f.get(), 0755) != 0) return BERTH_SYS_ERROR("init layer: create {}", p);
+        } else if (::symlink(e.target, p.c_str()) != 0) {
+            return BERTH_SYS_ERROR("init layer: create {}", p);
+        }
+    }
+    if (::rename(tmp.c_str(), dir.c_str()) != 0) {
+        if (errno != EEXIST && errno != ENOTEMPTY) return BERTH_SYS_ERROR("init layer: rename to {}", dir);
+        return dir;  // another start made it first
+    }
+    drop.release();
+    return dir;
+}
+
 Result<MountSpec> LayerStore::rootfs_mount(const std::vector<Digest>& chain_ids,
                                            const std::string& upper,
                                            const std::string& work) const {
@@ -755,7 +818,9 @@ Result<MountSpec> LayerStore::rootfs_mount(const std::vector<Digest>& chain_ids,
     }
 
     std::vector<std::string> tail;
+    std::string init;  // a container's: the init layer over the image's
     if (!upper.empty()) {
+        init = BERTH_TRY_CTX(init_layer(chain_ids), "rootfs mount");
         tail.push_back("upperdir=" + upper);
         tail.push_back("workdir=" + work);
     }
@@ -768,6 +833,8 @@ Result<MountSpec> LayerStore::rootfs_mount(const std::vector<Digest>& chain_ids,
     };
     auto build_lower = [&](bool relative) {
         std::string s = "lowerdir=";
+        if (!init.empty())
+            s += (relative ? path_join(chain_ids.back().hex(), std::string(kInitDir)) : init) + ":";
         for (auto it = chain_ids.rbegin(); it != chain_ids.rend(); ++it) {
             if (it != chain_ids.rbegin()) s += ':';
             s += relative ? path_join(it->hex(), "diff") : diff_path(*it);
@@ -794,6 +861,7 @@ Result<MountSpec> LayerStore::rootfs_mount(const std::vector<Digest>& chain_ids,
     }
     // Form 3: "lowerdir+" one per layer, top first, for fsconfig() (Linux 6.8+).
     MountSpec m{"overlay", "overlay", {}, {}};
+    if (!init.empty()) m.options.push_back("lowerdir+=" + init);
     for (auto it = chain_ids.rbegin(); it != chain_ids.rend(); ++it) {
         m.options.push_back("lowerdir+=" + diff_path(*it));
     }

@@ -291,9 +291,12 @@ TEST_F(LayerStoreTest, RootfsMountOneAndThreeLayers) {
     EXPECT_TRUE(three->chdir.empty());
     std::string lower = "lowerdir=" + s.diff_path(chain[2]) + ":" + s.diff_path(chain[1]) + ":" +
                         s.diff_path(chain[0]);
-    EXPECT_EQ(three->options, (std::vector<std::string>{lower, "upperdir=/u", "workdir=/w"}));
+    // A container's view has the image's init layer on top.
+    std::string init = root_ + "/layers/" + chain[2].hex() + "/init";
+    std::string with_init = "lowerdir=" + init + ":" + lower.substr(9);
+    EXPECT_EQ(three->options, (std::vector<std::string>{with_init, "upperdir=/u", "workdir=/w"}));
 
-    auto ro = s.rootfs_mount(chain);
+    auto ro = s.rootfs_mount(chain);  // an image's own view: no init layer
     ASSERT_TRUE(ro);
     EXPECT_EQ(ro->options, (std::vector<std::string>{lower}));
 
@@ -338,7 +341,9 @@ TEST_F(LayerStoreTest, RootfsMountLongChains) {
     ASSERT_TRUE(rel) << rel.error().what();
     EXPECT_EQ(rel->chdir, s.layers_dir());
     ASSERT_EQ(rel->options.size(), 3u);
-    EXPECT_EQ(rel->options[0].rfind("lowerdir=" + forty.back().hex() + "/diff:", 0), 0u);
+    EXPECT_EQ(rel->options[0].rfind("lowerdir=" + forty.back().hex() + "/init:" +
+                                        forty.back().hex() + "/diff:", 0),
+              0u);
     EXPECT_LE(joined_size(rel->options), 4096u);
     for (const auto& d : forty) {
         EXPECT_TRUE(path_exists(rel->chdir + "/" + d.hex() + "/diff"));
@@ -349,12 +354,55 @@ TEST_F(LayerStoreTest, RootfsMountLongChains) {
     ASSERT_TRUE(all) << all.error().what();
     EXPECT_EQ(all->type, "overlay");
     EXPECT_TRUE(all->chdir.empty());
-    ASSERT_EQ(all->options.size(), 202u);
-    EXPECT_EQ(all->options[0], "lowerdir+=" + s.diff_path(chain[199]));
-    EXPECT_EQ(all->options[199], "lowerdir+=" + s.diff_path(chain[0]));
-    EXPECT_EQ(all->options[200], "upperdir=/upper");
-    EXPECT_EQ(all->options[201], "workdir=/work");
+    ASSERT_EQ(all->options.size(), 203u);
+    EXPECT_EQ(all->options[0], "lowerdir+=" + root_ + "/layers/" + chain[199].hex() + "/init");
+    EXPECT_EQ(all->options[1], "lowerdir+=" + s.diff_path(chain[199]));
+    EXPECT_EQ(all->options[200], "lowerdir+=" + s.diff_path(chain[0]));
+    EXPECT_EQ(all->options[201], "upperdir=/upper");
+    EXPECT_EQ(all->options[202], "workdir=/work");
     for (const auto& o : all->options) EXPECT_LT(o.size(), 4096u);
+}
+
+TEST_F(LayerStoreTest, InitLayerHasMobysMountPointsAndKeepsTheImagesDirectories) {
+    auto s = open_store();
+    // An image whose /etc is 0750 and whose /proc is 0555.
+    std::string src = src_dir("img");
+    ASSERT_TRUE(mkdir_all(src + "/etc", 0750));
+    ASSERT_EQ(::chmod((src + "/etc").c_str(), 0750), 0);
+    ASSERT_TRUE(mkdir_all(src + "/proc", 0555));
+    ASSERT_EQ(::chmod((src + "/proc").c_str(), 0555), 0);
+    put(src + "/etc/hosts", "127.0.0.1 image\n");
+    UniqueFd fd(::open(make_tar(src).c_str(), O_RDONLY | O_CLOEXEC));
+    auto li = s.apply(std::nullopt, fd.get(), std::nullopt);
+    ASSERT_TRUE(li) << li.error().what();
+
+    auto init = s.init_layer({li->chain_id});
+    ASSERT_TRUE(init) << init.error().what();
+    EXPECT_EQ(*init, root_ + "/layers/" + li->chain_id.hex() + "/init");
+    struct stat st {};
+    for (const char* f : {"/.dockerenv", "/etc/hosts", "/etc/hostname", "/etc/resolv.conf", "/dev/console"}) {
+        ASSERT_EQ(::lstat((*init + f).c_str(), &st), 0) << f;
+        EXPECT_TRUE(S_ISREG(st.st_mode)) << f;
+        EXPECT_EQ(st.st_size, 0) << f << ": empty, it is only a mount point";
+    }
+    for (const char* d : {"/dev/pts", "/dev/shm", "/sys"}) {
+        ASSERT_EQ(::lstat((*init + d).c_str(), &st), 0) << d;
+        EXPECT_TRUE(S_ISDIR(st.st_mode)) << d;
+    }
+    ASSERT_EQ(::lstat((*init + "/etc").c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 07777, 0750u) << "the image's /etc mode";
+    ASSERT_EQ(::lstat((*init + "/proc").c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 07777, 0555u);
+    char target[64] = {};
+    ASSERT_GT(::readlink((*init + "/etc/mtab").c_str(), target, sizeof target - 1), 0);
+    EXPECT_STREQ(target, "/proc/mounts");
+    // Made once: the second call finds it; it goes with the layer.
+    auto again = s.init_layer({li->chain_id});
+    ASSERT_TRUE(again);
+    EXPECT_EQ(*again, *init);
+    auto removed = s.remove(li->chain_id);
+    ASSERT_TRUE(removed) << removed.error().what();
+    EXPECT_FALSE(path_exists(*init));
 }
 
 TEST_F(LayerStoreTest, CheckFindsAndRepairsDamage) {

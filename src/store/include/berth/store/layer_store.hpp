@@ -161,12 +161,19 @@ public:
     [[nodiscard]] Result<std::vector<LayerInfo>> list() const;
 
     /// The root filesystem view of a stack of layers, `chain_ids` from bottom to top (each must
-    /// exist). With `upper` and `work` (both or neither) a writable overlay; without them a
-    /// read-only view: an overlay of the lowers, or for a single layer a read-only bind mount
+    /// exist). With `upper` and `work` (both or neither) a container's writable overlay, with
+    /// the image's init layer (init_layer()) over its layers; without them a read-only view
+    /// of the layers: an overlay, or for a single layer a read-only bind mount
     /// {"bind", <diff dir>, {"rbind", "ro"}}. See MountSpec for the three overlay forms.
     [[nodiscard]] Result<MountSpec> rootfs_mount(const std::vector<Digest>& chain_ids,
                                                  const std::string& upper = {},
                                                  const std::string& work = {}) const;
+
+    /// moby's init layer for the image whose layers are `chain_ids` (bottom to top): the mount
+    /// points a container's runtime binds over (/etc/hosts, /etc/hostname, /etc/resolv.conf,
+    /// /dev/console, /proc, /sys, /dev/pts, /dev/shm), /.dockerenv and /etc/mtab -> /proc/mounts.
+    /// Made once, in the top layer's directory (<layers>/<chain>/init), and returned after.
+    [[nodiscard]] Result<std::string> init_layer(const std::vector<Digest>& chain_ids) const;
 
     /// fsck of the layers: meta.json against the directory (name, chain formula, size), parents
     /// present, tmp-* leftovers, strays. With `repair`, removes invalid layers, stale tmps and
