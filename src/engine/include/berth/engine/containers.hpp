@@ -6,9 +6,11 @@
 // and re-adopts running containers when berthd restarts.
 //
 // On disk: <data-root>/containers/<id>/ holds config.v2.json (the record, rewritten atomically
-// on every change), config.json (the OCI bundle), hostname, hosts, resolv.conf, the json-file
-// log, upper/ work/ merged/ (the overlay). <exec-root>/containers/<id>/ is the shim's dir
-// (shim.json, shim.sock, exit.json, shim.log) and <exec-root>/runtime the runtime's state.
+// on every change), the json-file log, upper/ work/ merged/ (the overlay, over the image's init
+// layer and layers). <exec-root>/containers/<id>/ holds what each run rebuilds: config.json (the
+// OCI bundle), hostname, hosts, resolv.conf, and the shim's files (shim.json, shim.sock,
+// exit.json, shim.log); <exec-root>/netns/ the containers' network namespaces (netns_pool.hpp)
+// and <exec-root>/runtime the runtime's state.
 //
 // Thread-safety: every method may be called from any connection thread. Operations on one
 // container are serialised; different containers proceed in parallel.
