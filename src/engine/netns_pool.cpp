@@ -88,9 +88,9 @@ Result<std::string> NetnsPool::take() {
 }
 
 void NetnsPool::run() {
-    // Nobody waits for it: any woken task preempts it at once.
-    struct sched_param idle {};
-    (void)::sched_setscheduler(0, SCHED_IDLE, &idle);
+    // At the daemon's priority, although nobody waits for it: making a namespace holds the
+    // kernel's network locks (rtnl, pernet), and at idle priority a busy host could stall every
+    // other netlink user behind a preempted holder.
     std::unique_lock lk(mu_);
     for (;;) {
         cv_.wait(lk, [&] { return stop_ || ready_.size() < want_; });
