@@ -3,15 +3,12 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <sys/mount.h>
-#include <sys/random.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "berth/common/fs.hpp"
 #include "berth/common/log.hpp"
@@ -36,10 +33,7 @@ NetnsPool::~NetnsPool() {
 Result<std::string> NetnsPool::make() {
     if (!home_) return make_error(Errc::Internal, "network namespaces: the daemon's own could not be opened");
     BERTH_TRY(mkdir_all(dir_, 0711));
-    uint8_t rnd[6];
-    if (::getrandom(rnd, sizeof rnd, 0) != static_cast<ssize_t>(sizeof rnd))
-        return BERTH_SYS_ERROR("getrandom");
-    std::string path = dir_ + "/" + fmt::format("{:02x}", fmt::join(rnd, rnd + sizeof rnd, ""));
+    std::string path = dir_ + "/" + BERTH_TRY(random_hex(6));
     // Known as ours before the file exists: release_unused() must not take it for a stale one.
     {
         std::lock_guard lk(mu_);

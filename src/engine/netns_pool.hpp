@@ -44,8 +44,6 @@ public:
     /// Releases every file in the directory that is not in `in_use` (an earlier daemon's).
     void release_unused(const std::set<std::string>& in_use);
 
-    [[nodiscard]] const std::string& dir() const noexcept { return dir_; }
-
 private:
     /// Makes one on the calling thread, which ends up back in the daemon's namespace.
     Result<std::string> make();

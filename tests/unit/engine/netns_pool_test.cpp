@@ -15,13 +15,13 @@
 
 #include <chrono>
 #include <cstring>
-#include <functional>
 #include <cstdlib>
 #include <filesystem>
 #include <thread>
 
 #include "berth/common/fs.hpp"
 #include "berth/common/unique_fd.hpp"
+#include "host.hpp"
 
 namespace berth::engine {
 namespace {
@@ -59,15 +59,6 @@ size_t files_in(const std::string& dir) {
          !ec && it != std::filesystem::directory_iterator(); ++it)
         ++n;
     return n;
-}
-
-bool within(const std::function<bool()>& cond, std::chrono::milliseconds limit) {
-    auto end = std::chrono::steady_clock::now() + limit;
-    while (!cond()) {
-        if (std::chrono::steady_clock::now() > end) return false;
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-    return true;
 }
 
 class NetnsPoolTest : public ::testing::Test {
@@ -114,7 +105,7 @@ TEST_F(NetnsPoolTest, OneIsKeptReadyAndTheReadyOnesGoWithThePool) {
         auto p = pool.take();
         ASSERT_TRUE(p);
         taken = *p;
-        EXPECT_TRUE(within([&] { return files_in(dir_) == 2; }, std::chrono::seconds(5)))
+        EXPECT_TRUE(test::wait_until([&] { return files_in(dir_) == 2; }, std::chrono::seconds(5)))
             << "the thread makes the next one";
     }
     EXPECT_EQ(files_in(dir_), 1u);
@@ -129,7 +120,7 @@ TEST_F(NetnsPoolTest, ReleaseUnusedLeavesOnlyThoseInUseAndTheReadyOnes) {
     auto a = pool.take();
     auto b = pool.take();
     ASSERT_TRUE(a && b);
-    ASSERT_TRUE(within([&] { return files_in(dir_) == 3; }, std::chrono::seconds(5)));
+    ASSERT_TRUE(test::wait_until([&] { return files_in(dir_) == 3; }, std::chrono::seconds(5)));
     pool.release_unused({*a});
     EXPECT_TRUE(path_exists(*a));
     EXPECT_FALSE(path_exists(*b));
