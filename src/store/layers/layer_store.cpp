@@ -772,17 +772,18 @@ Result<std::string> LayerStore::init_layer(const std::vector<Digest>& chain_ids)
         if (e.type == 'd') {
             // The directories keep the image's owner and mode where it has them (moby makes
             // its init layer on top of the image, which copies them up): the topmost layer's.
+            // st stays zero where no layer has a directory there (a whiteout, a non-directory
+            // or nothing): ours then, 0755 and root's.
             struct stat st {};
-            bool found = false;
-            for (auto it = chain_ids.rbegin(); it != chain_ids.rend() && !found; ++it) {
+            for (auto it = chain_ids.rbegin(); it != chain_ids.rend(); ++it) {
                 if (::lstat(path_join(diff_path(*it), e.path).c_str(), &st) != 0) continue;
-                found = true;
-                if (!S_ISDIR(st.st_mode)) st = {};  // a whiteout or a non-directory: ours
+                if (!S_ISDIR(st.st_mode)) st = {};
+                break;
             }
-            mode_t mode = found && st.st_mode ? (st.st_mode & 07777) : 0755;
+            mode_t mode = st.st_mode ? (st.st_mode & 07777) : 0755;
             if (::mkdir(p.c_str(), mode) != 0 || ::chmod(p.c_str(), mode) != 0)
                 return BERTH_SYS_ERROR("init layer: create {}", p);
-            if (found && st.st_mode && ::lchown(p.c_str(), st.st_uid, st.st_gid) != 0)
+            if (st.st_mode && ::lchown(p.c_str(), st.st_uid, st.st_gid) != 0)
                 return BERTH_SYS_ERROR("init layer: chown {}", p);
         } else if (e.type == 'f') {
             UniqueFd f(::open(p.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0755));
