@@ -528,14 +528,11 @@ Result<void> Client::with_answer(const Request& req, Response* head, const OnBod
         BERTH_TRY(conn->send(host_, target, req));
         Response r = BERTH_TRY(conn->read_head(req.method == "HEAD"));
         if (head) *head = r;
-        if (r.status / 100 != 2 && r.status != 304) {
-            Error e = error_answer(*conn, r);
-            if (conn->reusable()) impl_->idle = std::move(conn);
-            return Unexpected(std::move(e));
-        }
-        BERTH_TRY(on_body(*conn));
+        Result<void> done = r.status / 100 == 2 || r.status == 304
+                                ? on_body(*conn)
+                                : Unexpected(error_answer(*conn, r));
         if (conn->reusable()) impl_->idle = std::move(conn);
-        return {};
+        return done;
     };
     auto r = attempt();
     if (!r && renegotiated(req, r.error())) r = attempt();
