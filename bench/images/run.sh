@@ -113,15 +113,11 @@ fi
 # dockerd's RSS is its own plus its containerd child's; berthd's its own plus its shim
 # launcher's (the berth-shim child that forks the containers' shims).
 daemon_rss_kib() {  # daemon_rss_kib <side>
-    local p=${pid[$1]} total c helper
-    total=$(compat_rss_kib "$p")
-    helper=containerd
-    [[ "$1" == berth ]] && helper=berth-shim
-    for c in $(compat_children "$p"); do
-        [[ "$(cat "/proc/$c/comm" 2>/dev/null)" == "$helper" ]] &&
-            total=$((total + $(compat_rss_kib "$c")))
-    done
-    echo "$total"
+    if [[ "$1" == berth ]]; then
+        compat_rss_with_children_kib "${pid[$1]}" berth-shim
+    else
+        compat_rss_with_children_kib "${pid[$1]}" containerd
+    fi
 }
 [[ -n "${pid[berth]:-}" ]] && rss_start[berth]=$(daemon_rss_kib berth)
 [[ -n "${pid[dockerd]:-}" ]] && rss_start[dockerd]=$(daemon_rss_kib dockerd)

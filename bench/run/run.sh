@@ -179,16 +179,17 @@ sides+=(crun)
 berthd_bin=${BERTH_COMPAT_BERTHD:-$BERTH_BUILD_DIR/bin/berthd}
 berth_bin=${BERTH_CLI:-$BERTH_BUILD_DIR/bin/berth}
 declare -A rss_start rss_runs
-# berthd_rss_kib <pid>: VmRSS of berthd and of its shim launcher (its child berth-shim, which
-# forks the shims), as dockerd's figure includes its containerd.
-berthd_rss_kib() {
-    local total c
-    total=$(compat_rss_kib "$1" || echo 0)
-    for c in $(compat_children "$1"); do
-        [[ "$(cat "/proc/$c/comm" 2>/dev/null)" == berth-shim ]] &&
-            total=$((total + $(compat_rss_kib "$c" || echo 0)))
-    done
-    echo "$total"
+or0() { local v; v=$("$@" || true); echo "${v:-0}"; }   # a figure of a process that is gone: 0
+# daemon_rss_kib <side>: VmRSS of the daemon; dockerd's includes its containerd child,
+# berthd's its shim launcher (the berth-shim child that forks the shims).
+daemon_rss_kib() {
+    local p=${pid[$1]:-}
+    [[ -n "$p" ]] || { echo 0; return; }
+    case $1 in
+        berth) compat_rss_with_children_kib "$p" berth-shim ;;
+        dockerd) compat_rss_with_children_kib "$p" containerd ;;
+        *) or0 compat_rss_kib "$p" ;;
+    esac
 }
 if [[ ! -x "$berthd_bin" || ! -x "$berth_bin" ]]; then
     echo "bench: berthd or the berth CLI not built ($berthd_bin, $berth_bin): skipped"
@@ -199,7 +200,7 @@ elif BERTH_COMPAT_BERTHD=$berthd_bin compat_daemon_start berthd; then
     export BERTH_HOST=$COMPAT_HOST   # what `berth` talks to, as a user would set it
     cli[berth]=$berth_bin
     sleep 4   # idle: see the quiet 4 s below
-    rss_start[berth]=$(berthd_rss_kib "$COMPAT_PID")
+    rss_start[berth]=$(daemon_rss_kib berth)
     if ${cli[berth]} import "$tmp/rootfs.tar" busybox:latest >/dev/null; then
         cmd_true[berth]="$berth_bin run --rm busybox true"
         cmd_false[berth]="$berth_bin run --rm busybox false"
@@ -359,28 +360,9 @@ hyperfine -N "${style[@]}" --warmup "$warmup" --runs "$runs" --export-json "$tmp
 # and the shims theirs 2 s after their last event (common/resident.hpp); every side is measured
 # after the same quiet 4 s.
 sleep 4
-has berth && rss_runs[berth]=$(berthd_rss_kib "${pid[berth]}")
+has berth && rss_runs[berth]=$(daemon_rss_kib berth)
 
 # --- N containers at once -----------------------------------------------------------------------
-or0() { local v; v=$("$@" || true); echo "${v:-0}"; }   # a figure of a process that is gone: 0
-# daemon_rss_kib <side>: VmRSS of the daemon; dockerd's includes its containerd child,
-# berthd's its shim launcher.
-daemon_rss_kib() {
-    local p=${pid[$1]:-} total c
-    [[ -n "$p" ]] || { echo 0; return; }
-    if [[ "$1" == berth ]]; then
-        or0 berthd_rss_kib "$p"
-        return
-    fi
-    total=$(or0 compat_rss_kib "$p")
-    if [[ "$1" == dockerd ]]; then
-        for c in $(compat_children "$p"); do
-            [[ "$(cat "/proc/$c/comm" 2>/dev/null)" == containerd ]] &&
-                total=$((total + $(or0 compat_rss_kib "$c")))
-        done
-    fi
-    echo "${total:-0}"
-}
 pss_kib() { awk '/^Pss:/ { print $2 }' "/proc/$1/smaps_rollup" 2>/dev/null; }
 # shim_pids <side>: the per-container processes of that side (their command lines name its
 # directory; comm is cut to 15 characters: containerd-shim-runc-v2 shows as containerd-shim).

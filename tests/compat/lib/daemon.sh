@@ -253,6 +253,21 @@ compat_children() {
     cat /proc/"$1"/task/*/children 2>/dev/null | tr ' ' '\n' | sed '/^$/d'
 }
 
+# compat_rss_with_children_kib <pid> <comm>: VmRSS in KiB of a daemon and of its direct
+# children named <comm> (dockerd's containerd, berthd's shim launcher berth-shim), as the
+# daemon's memory; a process that is gone counts 0.
+compat_rss_with_children_kib() {
+    local total c r
+    total=$(compat_rss_kib "$1")
+    total=${total:-0}
+    for c in $(compat_children "$1"); do
+        [[ "$(cat "/proc/$c/comm" 2>/dev/null)" == "$2" ]] || continue
+        r=$(compat_rss_kib "$c")
+        total=$((total + ${r:-0}))
+    done
+    echo "$total"
+}
+
 # --- check helpers shared by the compat scripts ----------------------------------------------
 # One line per check: "ok   <name>", "FAIL <name>" (+ indented detail lines, the exact output)
 # or "skip <name> (<reason>)". compat_summary prints the counts and returns 1 on any failure.
