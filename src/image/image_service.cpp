@@ -462,7 +462,7 @@ Result<std::unique_ptr<ImageService>> ImageService::open(const std::string& root
     auto meta = BERTH_TRY_CTX(store::MetadataStore::open_root(root), "open image store {}", root);
     (void)stale_staging_dirs(root, true);
     std::unique_ptr<Impl> impl(
-        new Impl{root, opts, std::move(content), std::move(layers), std::move(meta), {}});
+        new Impl{root, opts, std::move(content), std::move(layers), std::move(meta), {}, {}, {}});
     return std::unique_ptr<ImageService>(new ImageService(std::move(impl)));
 }
 
@@ -471,9 +471,28 @@ const std::string& ImageService::root() const noexcept {
 }
 
 Result<Image> ImageService::get(std::string_view name) const {
+    // The count before the lookup: a write that lands meanwhile makes this entry stale at
+    // once, whatever the lookup saw.
+    uint64_t generation = impl_->meta.generation();
+    std::string key(name);
+    {
+        std::lock_guard lk(impl_->cache_mu);
+        auto it = impl_->cache.find(key);
+        if (it != impl_->cache.end() && it->second.generation == generation) return it->second.image;
+    }
+    auto img = impl_->lookup(name);
+    if (img) {
+        std::lock_guard lk(impl_->cache_mu);
+        if (impl_->cache.size() >= Impl::kCacheEntries) impl_->cache.clear();
+        impl_->cache.insert_or_assign(std::move(key), Impl::CachedImage{generation, *img});
+    }
+    return img;
+}
+
+Result<Image> ImageService::Impl::lookup(std::string_view name) const {
     AnyReference any = BERTH_TRY(parse_any_reference(name));
     if (auto* d = std::get_if<Digest>(&any)) {
-        auto img = impl_->load_image(*d);
+        auto img = load_image(*d);
         if (!img && img.error().code == Errc::NotFound)
             return make_error(Errc::NotFound, "No such image: {}", d->string());
         return img;
@@ -482,17 +501,17 @@ Result<Image> ImageService::get(std::string_view name) const {
     std::optional<Digest> found;
     if (ref.digest()) {
         Reference canonical = ref.name_reference().with_digest(*ref.digest());
-        if (auto r = impl_->meta.resolve_repo_digest(canonical.string())) {
+        if (auto r = meta.resolve_repo_digest(canonical.string())) {
             found = *r;
         } else if (r.error().code != Errc::NotFound) {
             return Unexpected(std::move(r).error().wrap("look up {}", name));
         } else {
             // "name@<config digest>": the image ID written as a canonical reference.
-            auto rec = impl_->meta.get_image(*ref.digest());
+            auto rec = meta.get_image(*ref.digest());
             if (rec) found = rec->id;
         }
     } else {
-        if (auto r = impl_->meta.resolve_tag(ref.with_default_tag().string())) {
+        if (auto r = meta.resolve_tag(ref.with_default_tag().string())) {
             found = *r;
         } else if (r.error().code != Errc::NotFound) {
             return Unexpected(std::move(r).error().wrap("look up {}", name));
@@ -502,12 +521,12 @@ Result<Image> ImageService::get(std::string_view name) const {
         std::string_view hex = name;
         if (hex.substr(0, 7) == "sha256:") hex.remove_prefix(7);
         auto ids =
-            BERTH_TRY_CTX(impl_->meta.find_by_id_prefix(std::string(hex), 2), "look up {}", name);
+            BERTH_TRY_CTX(meta.find_by_id_prefix(std::string(hex), 2), "look up {}", name);
         // An ambiguous prefix is "no such image", as moby's digestset lookup makes it.
         if (ids.size() == 1) found = ids.front();
     }
     if (found) {
-        auto img = impl_->load_image(*found);
+        auto img = load_image(*found);
         if (img || img.error().code != Errc::NotFound) return img;
     }
     // moby's ErrImageDoesNotExist: the familiar form, with ":latest" for a name-only reference.

@@ -125,14 +125,22 @@ int do_cgroup(int rootfd, const InitConfig& c, const MountOp& m, char* step, siz
             return fail(step, len, errno, "mount tmpfs on %s", m.destination.c_str());
         UniqueFd dir;
         if (reopen(rootfd, m.destination, dir) != 0) return fail(step, len, errno, "reopen %s", m.destination.c_str());
+        // The tmpfs is ours, mounted just now, with nothing in it: each hierarchy's mount point
+        // is made and opened relative to it rather than walked to from the root (ten walks of
+        // four components, each a stat and an open, on a v1 host).
+        const int flags = O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
         for (const auto& s : c.cgroup_sources) {
             std::string dest = m.destination + "/" + s.name;
-            auto sub = mkdir_all_in_root(rootfd, dest);
-            if (!sub) return fail(step, len, sub.error().sys_errno, "mkdir %s", dest.c_str());
-            if (::mount(s.host_path.c_str(), fd_path(sub->get(), tp), nullptr, MS_BIND | MS_REC, nullptr) < 0)
+            if (s.name.empty() || s.name.find('/') != std::string::npos || s.name == "." || s.name == "..")
+                return fail(step, len, EINVAL, "cgroup mount point name %s", s.name.c_str());
+            if (::mkdirat(dir.get(), s.name.c_str(), 0755) < 0 && errno != EEXIST)
+                return fail(step, len, errno, "mkdir %s", dest.c_str());
+            UniqueFd sub(::openat(dir.get(), s.name.c_str(), flags));
+            if (!sub) return fail(step, len, errno, "open %s", dest.c_str());
+            if (::mount(s.host_path.c_str(), fd_path(sub.get(), tp), nullptr, MS_BIND | MS_REC, nullptr) < 0)
                 return fail(step, len, errno, "bind cgroup %s on %s", s.host_path.c_str(), dest.c_str());
-            UniqueFd mnt;
-            if (reopen(rootfd, dest, mnt) != 0) return fail(step, len, errno, "reopen %s", dest.c_str());
+            UniqueFd mnt(::openat(dir.get(), s.name.c_str(), flags));  // now the bind mount
+            if (!mnt) return fail(step, len, errno, "reopen %s", dest.c_str());
             if (::mount(nullptr, fd_path(mnt.get(), tp), nullptr, MS_BIND | MS_REMOUNT | base | ro, nullptr) < 0)
                 return fail(step, len, errno, "remount %s", dest.c_str());
         }

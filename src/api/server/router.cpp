@@ -1,5 +1,8 @@
 #include "berth/api/server/router.hpp"
 
+#include <algorithm>
+#include <stdexcept>
+
 #include "berth/api/server/api_version.hpp"
 #include "berth/common/log.hpp"
 
@@ -7,14 +10,31 @@ namespace berth::api {
 
 namespace {
 
-std::string regex_escape(std::string_view s) {
-    std::string out;
-    for (char c : s) {
-        if (std::string_view(".^$|()[]{}*+?\\").find(c) != std::string_view::npos)
-            out.push_back('\\');
-        out.push_back(c);
+// Matches `parts[i..]` against `path[pos..]`, filling `caps` (one per variable). Variables
+// take the longest text that lets the rest match, as the regular expressions moby's mux
+// builds do; a pattern has a literal after each variable, so this backtracks at most over
+// one path's length per variable.
+bool match_parts(const std::vector<Router::Part>& parts, size_t i, std::string_view path,
+                 size_t pos, std::vector<std::string_view>& caps) {
+    if (i == parts.size()) return pos == path.size();
+    const Router::Part& p = parts[i];
+    if (p.kind == Router::Part::Literal) {
+        if (path.compare(pos, p.text.size(), p.text) != 0) return false;
+        return match_parts(parts, i + 1, path, pos + p.text.size(), caps);
     }
-    return out;
+    // "{name}": one segment, at least one character; "{name:.*}": any text but a line break
+    // (what "." matches), possibly empty.
+    size_t limit = path.size();
+    if (p.kind == Router::Part::Segment) limit = std::min(limit, path.find('/', pos));
+    size_t brk = path.find_first_of("\r\n", pos);
+    if (brk != std::string_view::npos) limit = std::min(limit, brk);
+    size_t shortest = p.kind == Router::Part::Segment ? pos + 1 : pos;
+    for (size_t end = limit + 1; end-- > shortest;) {
+        caps.push_back(path.substr(pos, end - pos));
+        if (match_parts(parts, i + 1, path, end, caps)) return true;
+        caps.pop_back();
+    }
+    return false;
 }
 
 Result<void> version_check(const Request& req) {
@@ -34,40 +54,46 @@ Result<void> version_check(const Request& req) {
 }  // namespace
 
 void Router::add(std::string method, std::string_view pattern, Handler handler) {
-    // "{name}" -> one segment, "{name:.*}" -> greedy across '/'; everything else literal.
-    std::string re = "^";
-    std::vector<std::string> names;
+    // "{name}" -> one segment, "{name:.*}" -> any text, across '/'; everything else literal.
+    Route route{std::move(method), std::string(pattern), {}, {}, std::move(handler)};
     size_t i = 0;
     while (i < pattern.size()) {
         size_t open = pattern.find('{', i);
-        if (open == std::string_view::npos) {
-            re += regex_escape(pattern.substr(i));
-            break;
+        if (open != i) {
+            std::string_view lit = pattern.substr(i, open == std::string_view::npos ? open : open - i);
+            route.parts.push_back(Part{Part::Literal, std::string(lit)});
+            if (open == std::string_view::npos) break;
         }
-        re += regex_escape(pattern.substr(i, open - i));
         size_t close = pattern.find('}', open);
+        if (close == std::string_view::npos)
+            throw std::invalid_argument("route " + std::string(pattern) + ": unclosed '{'");
         std::string_view var = pattern.substr(open + 1, close - open - 1);
         size_t colon = var.find(':');
-        names.emplace_back(var.substr(0, colon));
-        re += colon == std::string_view::npos ? "([^/]+)"
-                                              : "(" + std::string(var.substr(colon + 1)) + ")";
+        Part::Kind kind = Part::Segment;
+        if (colon != std::string_view::npos) {
+            if (var.substr(colon + 1) != ".*")
+                throw std::invalid_argument("route " + std::string(pattern) +
+                                            ": a variable is {name} or {name:.*}");
+            kind = Part::Any;
+        }
+        route.parts.push_back(Part{kind, {}});
+        route.var_names.emplace_back(var.substr(0, colon));
         i = close + 1;
     }
-    re += "$";
-    routes_.push_back(Route{std::move(method), std::string(pattern), std::regex(re),
-                            std::move(names), std::move(handler)});
+    routes_.push_back(std::move(route));
 }
 
 std::optional<Router::Match> Router::match(std::string_view method, const std::string& path) const {
     auto find = [&](std::string_view m) -> std::optional<Match> {
+        std::vector<std::string_view> caps;
         for (const auto& r : routes_) {
             if (r.method != m) continue;
-            std::smatch sm;
-            if (!std::regex_match(path, sm, r.re)) continue;
+            caps.clear();
+            if (!match_parts(r.parts, 0, path, 0, caps)) continue;
             Match out;
             out.handler = &r.handler;
             for (size_t k = 0; k < r.var_names.size(); ++k)
-                out.vars[r.var_names[k]] = sm[k + 1].str();
+                out.vars[r.var_names[k]] = std::string(caps[k]);
             return out;
         }
         return std::nullopt;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <map>
 #include <mutex>
 
@@ -155,6 +156,7 @@ struct MetadataStore::Impl {
     sqlite::DbPtr db;
     std::mutex mu;  // one connection: every call holds it for its whole transaction
     MetadataStepHook hook;
+    std::atomic<uint64_t> generation{0};  // committed write transactions, see generation()
 
     void step(std::string_view name) {
         if (hook) hook(name);
@@ -171,6 +173,9 @@ struct MetadataStore::Impl {
         if (!r) return r;  // tx rolls back
         if (write) step("written");
         BERTH_TRY(tx.commit());
+        // After the commit, never before: a reader that sees the new count must also see
+        // the rows (it takes `mu`, which this holds until it returns).
+        if (write) generation.fetch_add(1, std::memory_order_release);
         if (write) step("committed");
         return r;
     }
@@ -592,6 +597,10 @@ Result<MetadataCheckReport> MetadataStore::check(bool repair) {
         return rep;
     };
     return with_ctx(impl_->in_tx(repair, body), "check metadata database {}", impl_->path);
+}
+
+uint64_t MetadataStore::generation() const noexcept {
+    return impl_->generation.load(std::memory_order_acquire);
 }
 
 const std::string& MetadataStore::path() const noexcept {

@@ -150,6 +150,45 @@ TEST(Router, GreedyNamesAndOrder) {
     EXPECT_TRUE(r.match("POST", "/containers/abc/start"));
 }
 
+TEST(Router, VariablesTakeTheLongestTextThatLetsTheRestMatch) {
+    Router r;
+    auto none = [](Request&, ResponseWriter&) -> Result<void> { return {}; };
+    r.add("GET", "/containers/{name:.*}/json", none);
+    r.add("GET", "/containers/{name:.*}/attach/ws", none);
+    r.add("POST", "/a/{x}-{y}/b", none);
+    r.add("DELETE", "/images/{name:.*}", none);
+    // The last "/json" ends the name, as (.*) does: a name may itself hold "/json".
+    auto m = r.match("GET", "/containers/x/json/json");
+    ASSERT_TRUE(m);
+    EXPECT_EQ(m->vars["name"], "x/json");
+    m = r.match("GET", "/containers//json");  // an empty name still routes (then 404s)
+    ASSERT_TRUE(m);
+    EXPECT_EQ(m->vars["name"], "");
+    EXPECT_FALSE(r.match("GET", "/containers/x/json2"));
+    EXPECT_FALSE(r.match("GET", "/containers/x/jso"));
+    m = r.match("GET", "/containers/web/attach/ws");
+    ASSERT_TRUE(m);
+    EXPECT_EQ(m->vars["name"], "web");
+    // Two one-segment variables in a segment: the first as long as it can be.
+    m = r.match("POST", "/a/p-q-r/b");
+    ASSERT_TRUE(m);
+    EXPECT_EQ(m->vars["x"], "p-q");
+    EXPECT_EQ(m->vars["y"], "r");
+    EXPECT_FALSE(r.match("POST", "/a/-q/b"));  // {x} is at least one character
+    m = r.match("DELETE", "/images/localhost:5000/a:1");
+    ASSERT_TRUE(m);
+    EXPECT_EQ(m->vars["name"], "localhost:5000/a:1");
+    EXPECT_FALSE(r.match("DELETE", "/images/a\nb"));  // "." does not match a line break
+    EXPECT_FALSE(r.match("DELETE", "/image"));
+}
+
+TEST(Router, RefusesPatternsItCannotMatch) {
+    Router r;
+    auto none = [](Request&, ResponseWriter&) -> Result<void> { return {}; };
+    EXPECT_THROW(r.add("GET", "/a/{id:[0-9]+}", none), std::invalid_argument);
+    EXPECT_THROW(r.add("GET", "/a/{id", none), std::invalid_argument);
+}
+
 types::EventMessage container_event(const std::string& action) {
     types::EventMessage m;
     m.type = "container";

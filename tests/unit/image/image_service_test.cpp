@@ -221,6 +221,27 @@ TEST_F(ImageServiceTest, TagMovesAndRefusesDigests) {
     EXPECT_EQ(t.error().code, Errc::InvalidArgument);
 }
 
+TEST_F(ImageServiceTest, LookupsFollowTagsAndRemovals) {
+    // get() keeps its answers while nothing is written: each of these writes must show.
+    Image a = import({{"a", "1"}}, "app:1");
+    Image b = import({{"b", "2"}}, "other");
+    ASSERT_EQ(svc_->get("app:1")->record.id, a.record.id);
+    ASSERT_EQ(svc_->get(a.record.id.string())->record.tags,
+              std::vector<std::string>{"docker.io/library/app:1"});
+    ASSERT_TRUE(svc_->tag("other", "app:1"));
+    EXPECT_EQ(svc_->get("app:1")->record.id, b.record.id);
+    EXPECT_TRUE(svc_->get(a.record.id.string())->record.tags.empty());
+    ASSERT_FALSE(svc_->get("app:2"));
+    ASSERT_TRUE(svc_->tag("other", "app:2"));
+    EXPECT_EQ(svc_->get("app:2")->record.id, b.record.id);  // a miss is not kept
+    ASSERT_TRUE(svc_->remove("app:1", false, false));
+    auto gone = svc_->get("app:1");
+    ASSERT_FALSE(gone);
+    EXPECT_EQ(gone.error().code, Errc::NotFound);
+    ASSERT_TRUE(svc_->remove(a.record.id.string(), true, false));
+    EXPECT_FALSE(svc_->get(a.record.id.string()));
+}
+
 TEST_F(ImageServiceTest, RemoveFollowsMobyRules) {
     Image img = import({{"f", "data"}}, "a:1");
     ASSERT_TRUE(svc_->tag("a:1", "b:1"));

@@ -333,6 +333,26 @@ TEST_F(MetadataStoreTest, FailedStatementRollsBackWithContext) {
     EXPECT_EQ(s.get_image(dg(1)).error().code, Errc::NotFound);  // the row was rolled back
 }
 
+TEST_F(MetadataStoreTest, GenerationCountsCommittedWritesOnly) {
+    auto s = open_store();
+    uint64_t g0 = s.generation();
+    ASSERT_TRUE(s.put_image(image(dg(1), {dg(101)}, 1)));
+    EXPECT_EQ(s.generation(), g0 + 1);
+    // Reads change nothing.
+    EXPECT_TRUE(s.get_image(dg(1)));
+    EXPECT_TRUE(s.list_images());
+    EXPECT_FALSE(s.resolve_tag("docker.io/library/a:1"));
+    EXPECT_EQ(s.generation(), g0 + 1);
+    ASSERT_TRUE(s.set_tag("docker.io/library/a:1", dg(1), 2));
+    ASSERT_TRUE(s.remove_tag("docker.io/library/a:1"));
+    EXPECT_EQ(s.generation(), g0 + 3);
+    // A write that fails rolls back: nothing changed, nothing to forget.
+    EXPECT_FALSE(s.set_tag("docker.io/library/a:1", dg(9), 3));
+    EXPECT_EQ(s.generation(), g0 + 3);
+    ASSERT_TRUE(s.remove_image(dg(1)));
+    EXPECT_EQ(s.generation(), g0 + 4);
+}
+
 TEST_F(MetadataStoreTest, LockedDatabaseIsUnavailable) {
     auto s = open_store();
     RawDb raw(db_path());

@@ -139,6 +139,11 @@ public:
     /// Path of the database file.
     [[nodiscard]] const std::string& path() const noexcept;
 
+    /// How many write transactions this store has committed. Unchanged between two calls:
+    /// no image, tag or repo digest changed in between (the daemon is the database's only
+    /// writer), so what was looked up before is still right (ImageService's lookup cache).
+    [[nodiscard]] uint64_t generation() const noexcept;
+
     /// Installs the crash-test hook (see MetadataStepHook); an empty function removes it.
     void set_step_hook(MetadataStepHook hook);
 
