@@ -23,6 +23,7 @@
 #include "containers_impl.hpp"
 #include "deferred_removal.hpp"
 #include "netns_pool.hpp"
+#include "spare_dirs.hpp"
 #include "shim_launcher.hpp"
 
 namespace berth::engine {
@@ -66,6 +67,8 @@ Result<std::unique_ptr<ContainerService>> ContainerService::open(Paths paths,
     BERTH_TRY(mkdir_all(paths.exec_root + "/containers", 0711));
     std::unique_ptr<ContainerService> s(new ContainerService(std::move(paths), images, events));
     s->removal_ = std::make_unique<DeferredRemoval>();
+    s->spares_ = std::make_unique<SpareDirs>(s->paths_.data_root + "/containers", 2);
+    s->removal_->set_reuse([p = s->spares_.get()](const std::string& tree) { return p->park(tree); });
     s->netns_ = std::make_unique<NetnsPool>(s->paths_.exec_root + "/netns");
     // A shim's command line: berth-shim <exec-root>/containers/<64 hex digits>.
     size_t title = std::string_view("berth-shim ").size() + s->shim_dir(std::string(64, '0')).size();
@@ -107,10 +110,16 @@ Result<void> ContainerService::load_all() {
     while (struct dirent* de = ::readdir(d)) {
         std::string_view name = de->d_name;
         if (name.starts_with(kRemovingPrefix)) leftovers.emplace_back(dir + "/" + de->d_name);
+        else if (SpareDirs::is_spare_name(name) && !spares_->adopt(dir + "/" + de->d_name))
+            leftovers.emplace_back(dir + "/" + de->d_name);
         else if (name[0] != '.') ids.emplace_back(name);
     }
     ::closedir(d);
-    for (auto& path : leftovers) removal_->remove(std::move(path), {"merged"});
+    for (auto& path : leftovers) removal_->remove(std::move(path), {"merged"}, true);
+    std::string exec_dir = paths_.exec_root + "/containers";
+    if (auto names = list_dir(exec_dir))
+        for (const auto& name : *names)
+            if (name.starts_with(kRemovingPrefix)) removal_->remove(exec_dir + "/" + name);
     for (const auto& id : ids) {
         std::string path = container_dir(id) + "/config.v2.json";
         auto text = read_file(path);
@@ -345,7 +354,8 @@ Result<Container> ContainerService::create(const CreateOptions& o,
     };
     std::string dir = container_dir(c.id);
     auto made = [&]() -> Result<void> {
-        if (::mkdir(dir.c_str(), 0710) < 0) return BERTH_SYS_ERROR("create {}", dir);
+        if (!spares_->take(dir) && ::mkdir(dir.c_str(), 0710) < 0)
+            return BERTH_SYS_ERROR("create {}", dir);
         // Written at every start (write_etc_files), as moby builds them for each run of the
         // container, in its exec directory: three files fewer to create on the disk, which
         // costs more than a tmpfs' writes.
@@ -387,7 +397,7 @@ void ContainerService::release_sandbox(Entry& e) {
         key = std::move(e.c.sandbox_key);
         e.c.sandbox_key.clear();
     }
-    NetnsPool::release(key);
+    netns_->discard(std::move(key));
 }
 
 Result<void> ContainerService::write_etc_files(const Entry& e) const {
@@ -481,13 +491,16 @@ Result<void> ContainerService::remove_locked(const std::shared_ptr<Entry>& e) {
         if (e->removed) return {};
         e->c.state.status = RunState::Removing;
     }
-    (void)remove_all(shim_dir(e->c.id));
+    // The exec directory too (its files: the bundle, /etc files, exit record, socket, log)
+    // goes on that thread, after a rename that takes it out of sight.
+    (void)removal_->move_and_remove(
+        shim_dir(e->c.id), paths_.exec_root + "/containers/" + std::string(kRemovingPrefix) + e->c.id);
     release_sandbox(*e);
     // Out of sight at once; its root filesystem's unmount and its files (the read/write layer:
     // any number) go on removal_'s thread.
     auto r = removal_->move_and_remove(
         container_dir(e->c.id), paths_.data_root + "/containers/" + std::string(kRemovingPrefix) + e->c.id,
-        {"merged"});
+        {"merged"}, true);
     if (!r) {
         std::lock_guard lk(e->mu);
         e->c.state.status = RunState::Dead;

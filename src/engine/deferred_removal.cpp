@@ -36,16 +36,16 @@ Result<void> remove_tree(const std::string& path, const std::vector<std::string>
 }  // namespace
 
 Result<void> DeferredRemoval::move_and_remove(const std::string& dir, const std::string& trash,
-                                              std::vector<std::string> mounts) {
+                                              std::vector<std::string> mounts, bool reusable) {
     // rename(2) refuses only a directory that is itself a mount point, not one that holds one.
     if (::rename(dir.c_str(), trash.c_str()) != 0) return remove_tree(dir, mounts);  // missing: ok
-    remove(trash, std::move(mounts));
+    remove(trash, std::move(mounts), reusable);
     return {};
 }
 
-void DeferredRemoval::remove(std::string trash, std::vector<std::string> mounts) {
+void DeferredRemoval::remove(std::string trash, std::vector<std::string> mounts, bool reusable) {
     std::lock_guard lk(mu_);
-    queue_.push_back({std::move(trash), std::move(mounts)});
+    queue_.push_back({std::move(trash), std::move(mounts), reusable});
     if (!worker_.joinable()) worker_ = std::thread([this] { run(); });
     cv_.notify_one();
 }
@@ -65,6 +65,10 @@ void DeferredRemoval::run() {
             if (stop_ || queue_.empty()) return;
             tree = std::move(queue_.front());
             queue_.pop_front();
+        }
+        if (tree.reusable && reuse_) {
+            for (const auto& m : tree.mounts) (void)::umount2(path_join(tree.path, m).c_str(), MNT_DETACH);
+            if (reuse_(tree.path)) continue;
         }
         if (auto r = remove_tree(tree.path, tree.mounts); !r)
             BLOG_WARN("remove {}: {} (retried at the next start)", tree.path, r.error().what());

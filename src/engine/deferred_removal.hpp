@@ -9,6 +9,7 @@
 
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -31,10 +32,16 @@ public:
     /// mount found below it. Where the rename fails (`dir` is missing or on another
     /// filesystem), removes `dir` now and returns that removal's result.
     [[nodiscard]] Result<void> move_and_remove(const std::string& dir, const std::string& trash,
-                                               std::vector<std::string> mounts = {});
+                                               std::vector<std::string> mounts = {},
+                                               bool reusable = false);
 
     /// Queues a tree that is already out of the way (a leftover found at start-up).
-    void remove(std::string trash, std::vector<std::string> mounts = {});
+    void remove(std::string trash, std::vector<std::string> mounts = {}, bool reusable = false);
+
+    /// What to try, once its mounts are gone, on a tree queued as `reusable` before removing
+    /// it: true when it took the tree (a container's directory parked for the next create,
+    /// see SpareDirs). Set before the first removal.
+    void set_reuse(std::function<bool(const std::string&)> reuse) { reuse_ = std::move(reuse); }
 
 private:
     void run();
@@ -44,7 +51,9 @@ private:
     struct Tree {
         std::string path;
         std::vector<std::string> mounts;
+        bool reusable = false;
     };
+    std::function<bool(const std::string&)> reuse_;
     std::deque<Tree> queue_;
     bool stop_ = false;
     std::thread worker_;  ///< started with the first removal

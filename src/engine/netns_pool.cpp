@@ -28,6 +28,7 @@ NetnsPool::~NetnsPool() {
     cv_.notify_all();
     if (worker_.joinable()) worker_.join();
     for (const auto& p : ready_) release(p);
+    for (const auto& p : doomed_) release(p);
 }
 
 Result<std::string> NetnsPool::make() {
@@ -87,8 +88,16 @@ void NetnsPool::run() {
     // other netlink user behind a preempted holder.
     std::unique_lock lk(mu_);
     for (;;) {
-        cv_.wait(lk, [&] { return stop_ || ready_.size() < want_; });
+        cv_.wait(lk, [&] { return stop_ || !doomed_.empty() || ready_.size() < want_; });
         if (stop_) return;
+        if (!doomed_.empty()) {
+            std::string p = std::move(doomed_.front());
+            doomed_.pop_front();
+            lk.unlock();
+            release(p);
+            lk.lock();
+            continue;
+        }
         lk.unlock();
         auto p = make();
         lk.lock();
@@ -100,6 +109,19 @@ void NetnsPool::run() {
         }
         ready_.push_back(std::move(*p));
     }
+}
+
+void NetnsPool::discard(std::string path) {
+    if (path.empty()) return;
+    {
+        std::lock_guard lk(mu_);
+        if (worker_.joinable() && !stop_) {
+            doomed_.push_back(std::move(path));
+            cv_.notify_one();
+            return;
+        }
+    }
+    release(path);
 }
 
 void NetnsPool::release(const std::string& path) {

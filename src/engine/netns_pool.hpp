@@ -41,6 +41,11 @@ public:
     /// Unmounts and removes a namespace's file (nothing if it is not there).
     static void release(const std::string& path);
 
+    /// release(), on the pool's thread: a container's exit is on the path of whoever waits
+    /// for it (`run --rm`), and the unmount that ends the namespace need not be. Inline when
+    /// the thread was never started.
+    void discard(std::string path);
+
     /// Releases every file in the directory that is not in `in_use` (an earlier daemon's).
     void release_unused(const std::set<std::string>& in_use);
 
@@ -55,6 +60,7 @@ private:
     std::mutex mu_;
     std::condition_variable cv_;
     std::deque<std::string> ready_;
+    std::deque<std::string> doomed_;  ///< discarded, for the thread to release
     std::set<std::string> making_;  ///< being made (by the thread or a take())
     bool stop_ = false;
     std::thread worker_;  ///< started with the first take()

@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/mount.h>
@@ -383,6 +384,12 @@ bool process_alive(pid_t pid) {
     if (rp == std::string::npos || rp + 2 >= stat->size()) return false;
     char state = (*stat)[rp + 2];
     return state != 'Z' && state != 'X';
+}
+
+bool private_mounts() {
+    static bool ok = ::geteuid() == 0 && ::unshare(CLONE_NEWNS) == 0 &&
+                     ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0;
+    return ok;
 }
 
 bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds timeout) {

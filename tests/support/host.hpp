@@ -91,6 +91,10 @@ std::vector<pid_t> pids_with_env(const std::string& var);
 std::vector<pid_t> pids_with_root_under(const std::string& dir);
 /// True if the process exists and is not a zombie.
 bool process_alive(pid_t pid);
+/// As root, moves this process into a mount namespace of its own whose mounts do not
+/// propagate to the host's (once; later calls say how the first went). Call it before any
+/// thread starts: unshare(CLONE_NEWNS) refuses a process with threads.
+bool private_mounts();
 /// Polls `pred` every 20 ms until it is true or `timeout` passes; returns its last value.
 bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds timeout);
 /// The target of /proc/<pid>/ns/<kind> ("net:[4026531833]"), empty if unreadable.

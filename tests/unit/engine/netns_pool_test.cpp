@@ -26,13 +26,6 @@
 namespace berth::engine {
 namespace {
 
-// Before any thread exists: unshare(CLONE_NEWNS) refuses a threaded process.
-bool private_mounts() {
-    static bool ok = ::geteuid() == 0 && ::unshare(CLONE_NEWNS) == 0 &&
-                     ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0;
-    return ok;
-}
-
 ino_t ns_inode(const std::string& path) {
     struct stat st {};
     return ::stat(path.c_str(), &st) == 0 ? st.st_ino : 0;
@@ -64,7 +57,7 @@ size_t files_in(const std::string& dir) {
 class NetnsPoolTest : public ::testing::Test {
 protected:
     void SetUp() override {
-        if (!private_mounts()) GTEST_SKIP() << "needs root (network namespaces, bind mounts)";
+        if (!test::private_mounts()) GTEST_SKIP() << "needs root (network namespaces, bind mounts)";
         char tmpl[] = "/tmp/berth-test-netns-XXXXXX";
         ASSERT_NE(::mkdtemp(tmpl), nullptr);
         root_ = tmpl;
@@ -129,6 +122,40 @@ TEST_F(NetnsPoolTest, ReleaseUnusedLeavesOnlyThoseInUseAndTheReadyOnes) {
     ASSERT_TRUE(c);
     EXPECT_NE(ns_inode(*c), ns_inode("/proc/self/ns/net"));
     EXPECT_GE(loopback_flags_in(*c), 0);
+}
+
+TEST_F(NetnsPoolTest, DiscardReleasesOnThePoolsThreadOrAtOnce) {
+    {
+        NetnsPool idle(dir_);  // its thread never started: released before discard() returns
+        auto made = NetnsPool(dir_).take();
+        ASSERT_TRUE(made);
+        idle.discard(*made);
+        EXPECT_FALSE(path_exists(*made));
+    }
+    NetnsPool pool(dir_);
+    auto a = pool.take();
+    ASSERT_TRUE(a) << a.error().what();
+    ASSERT_TRUE(test::wait_until([&] { return files_in(dir_) == 2; }, std::chrono::seconds(5)));
+    pool.discard(*a);
+    EXPECT_TRUE(test::wait_until([&] { return !path_exists(*a); }, std::chrono::seconds(5)))
+        << "the thread unmounts and removes it";
+    EXPECT_EQ(files_in(dir_), 1u) << "the ready one stays";
+    pool.discard("");  // nothing to do
+    auto b = pool.take();
+    ASSERT_TRUE(b);
+    pool.discard(*b);
+}  // the pool goes: whatever it had not released yet goes with it
+
+TEST_F(NetnsPoolTest, DiscardedAndReadyOnesGoWithThePool) {
+    {
+        NetnsPool pool(dir_);
+        auto a = pool.take();
+        auto b = pool.take();
+        ASSERT_TRUE(a && b);
+        pool.discard(*a);
+        pool.discard(*b);
+    }
+    EXPECT_EQ(files_in(dir_), 0u);
 }
 
 }  // namespace

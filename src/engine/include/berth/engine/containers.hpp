@@ -147,6 +147,7 @@ struct AttachRequest {
 class DeferredRemoval;
 class ShimLauncher;
 class NetnsPool;
+class SpareDirs;
 
 class ContainerService {
 public:
@@ -298,6 +299,8 @@ private:
     UniqueFd wake_;  ///< eventfd: stop the monitor thread
     std::thread monitor_;
     bool stopping_ = false;
+    std::unique_ptr<SpareDirs> spares_;         ///< emptied directories for creates (before
+                                                ///< removal_, whose thread parks them: outlives it)
     std::unique_ptr<DeferredRemoval> removal_;  ///< removed containers' directories
     std::unique_ptr<ShimLauncher> launcher_;    ///< forks the shims (shim_launcher.hpp)
     std::unique_ptr<NetnsPool> netns_;          ///< containers' own network namespaces
