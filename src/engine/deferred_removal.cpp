@@ -23,11 +23,14 @@ DeferredRemoval::~DeferredRemoval() {
 
 namespace {
 
-// Detaches the mounts the caller knows of, then removes the tree. A mount it didn't know of
-// (left by a daemon that stopped in between) stops remove_all at the mount point: then every
-// mount below the tree goes, as found in mountinfo, and the removal is tried again.
-Result<void> remove_tree(const std::string& path, const std::vector<std::string>& mounts) {
+// Detaches the mounts the caller knows of, then offers the tree to `reuse` (if any), else
+// removes it. A mount it didn't know of (left by a daemon that stopped in between) stops
+// remove_all at the mount point: then every mount below the tree goes, as found in mountinfo,
+// and the removal is tried again.
+Result<void> remove_tree(const std::string& path, const std::vector<std::string>& mounts,
+                         const std::function<bool(const std::string&)>* reuse = nullptr) {
     for (const auto& m : mounts) (void)::umount2(path_join(path, m).c_str(), MNT_DETACH);
+    if (reuse && *reuse && (*reuse)(path)) return {};
     if (auto r = remove_all(path); r) return r;
     BERTH_TRY(detach_mounts_under(path));
     return remove_all(path);
@@ -66,11 +69,7 @@ void DeferredRemoval::run() {
             tree = std::move(queue_.front());
             queue_.pop_front();
         }
-        if (tree.reusable && reuse_) {
-            for (const auto& m : tree.mounts) (void)::umount2(path_join(tree.path, m).c_str(), MNT_DETACH);
-            if (reuse_(tree.path)) continue;
-        }
-        if (auto r = remove_tree(tree.path, tree.mounts); !r)
+        if (auto r = remove_tree(tree.path, tree.mounts, tree.reusable ? &reuse_ : nullptr); !r)
             BLOG_WARN("remove {}: {} (retried at the next start)", tree.path, r.error().what());
     }
 }

@@ -7,8 +7,8 @@
 // start only takes it. The next networks (bridges, veths) will be set up in that namespace
 // before the container's process exists, as libnetwork does.
 //
-// A namespace lives as long as its file is mounted: release() unmounts and removes it after
-// its container exited (the kernel frees it when the container's last process is gone too).
+// A namespace lives as long as its file is mounted: discard() has it unmounted and removed
+// after its container exited (the kernel frees it when the container's last process is gone too).
 // A daemon that stops leaves those of running containers in place (they are in their records)
 // and its ready ones, which the next daemon releases (release_unused()).
 
@@ -35,7 +35,7 @@ public:
     ~NetnsPool();
 
     /// A namespace's file for a container to join: a ready one, or one made now if none is.
-    /// The caller owns it (release()).
+    /// The caller owns it (discard() or release()).
     [[nodiscard]] Result<std::string> take();
 
     /// Unmounts and removes a namespace's file (nothing if it is not there).
