@@ -120,6 +120,30 @@ Result<std::string> read_ready_line(int fd, int timeout_ms) {
     return line.substr(0, line.find('\n'));
 }
 
+// After the exit: hangs up a shim's monitor connection and waits (kShimTeardownMs at most) for
+// the shim to close its end, which it does when it exits.
+void wait_for_shim_end(int monitor) {
+    if (monitor < 0) return;
+    // Half a hang-up: the shim reads its end of file and goes on with its teardown; ours stays
+    // open until its end closes, when it exits.
+    ::shutdown(monitor, SHUT_WR);
+    int64_t deadline = now_unix_nanos() + kShimTeardownMs * 1'000'000LL;
+    for (;;) {
+        int64_t left_ms = (deadline - now_unix_nanos()) / 1'000'000;
+        if (left_ms <= 0) {
+            BLOG_WARN("berth-shim still tearing down after {} ms", kShimTeardownMs);
+            return;
+        }
+        struct pollfd p {monitor, POLLIN, 0};
+        int n = ::poll(&p, 1, static_cast<int>(left_ms));
+        if (n < 0 && errno != EINTR) return;
+        if (n <= 0) continue;
+        char b[512];
+        ssize_t r = ::recv(monitor, b, sizeof b, MSG_DONTWAIT);
+        if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR)) return;
+    }
+}
+
 }  // namespace
 
 runtime::Globals ContainerService::runtime_globals() const {
@@ -386,6 +410,7 @@ Result<void> ContainerService::start_locked(Entry& e) {
         e.c.state.has_been_started = true;
         e.c.state.manually_stopped = false;
         e.stopping = false;
+        ++e.live_shims;
         ++e.generation;
     }
     if (auto s = save(e); !s) BLOG_WARN("save {}: {}", id, s.error().what());
@@ -420,6 +445,10 @@ Result<void> ContainerService::adopt(Entry& e) {
         auto reply = shimproto::recv_message(mon->get());
         if (reply) {
             BLOG_INFO("re-adopted container {} (pid {})", e.c.id, reply->body.value("pid", 0));
+            {
+                std::lock_guard lk(e.mu);
+                ++e.live_shims;
+            }
             watch_shim(self, std::move(*mon));
             start_health(self);
             return {};
@@ -482,12 +511,18 @@ void ContainerService::monitor_loop() {
                 monitor = std::move(e->monitor);
             }
             // Exit handling takes the container's op lock, which a stop may hold while it
-            // waits for this very exit: hand it to a thread of its own. The connection is
-            // closed when that is done: the shim waits for it to tear the container down
-            // (its kernel work would otherwise compete with ours for the CPUs).
+            // waits for this very exit: hand it to a thread of its own. We hang up when that
+            // is done: the shim waits for it to tear the container down (its kernel work would
+            // otherwise compete with ours for the CPUs). Its end closing tells that it is done.
             std::thread([this, e, m = std::move(monitor)]() mutable {
                 on_shim_gone(e);
+                wait_for_shim_end(m.get());
                 m.reset();
+                {
+                    std::lock_guard lk(e->mu);
+                    --e->live_shims;
+                }
+                e->cv.notify_all();
             }).detach();
         }
     }

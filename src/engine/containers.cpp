@@ -482,6 +482,13 @@ Result<void> ContainerService::remove(std::string_view name, bool force, bool /*
             return make_error(Errc::Internal, "could not kill running container {}, cannot remove",
                               e->c.id);
     }
+    {
+        // Nothing of it runs once it is removed: its shim's teardown (mounts, cgroups) is done.
+        std::unique_lock lk(e->mu);
+        if (!e->cv.wait_for(lk, std::chrono::milliseconds(kShimTeardownMs),
+                            [&] { return e->live_shims == 0; }))
+            BLOG_WARN("remove {}: its berth-shim has not exited after {} ms", e->c.id, kShimTeardownMs);
+    }
     return remove_locked(e);
 }
 

@@ -27,7 +27,8 @@ struct ContainerService::Entry {
     Container c;
     /// Serialises lifecycle operations on this container (start, stop, remove, exit handling).
     std::mutex op;
-    /// Guards `c.state`, `exit_seq`, `removed`, `pending`, `monitor` for waiters and readers.
+    /// Guards `c.state`, `exit_seq`, `removed`, `pending`, `monitor`, `live_shims` for waiters
+    /// and readers.
     mutable std::mutex mu;
     std::condition_variable cv;
     uint64_t exit_seq = 0;  ///< incremented on every exit (wait next-exit)
@@ -42,11 +43,20 @@ struct ContainerService::Entry {
     bool starting = false;
     int monitor_fd = -1;  ///< the shim's monitor connection (in the service's epoll set)
     UniqueFd monitor;
+    /// This container's shims still alive: one is counted when started or re-adopted, and
+    /// uncounted when it has gone (after the exit it tears the container down: mounts, cgroups,
+    /// runtime state; a restart's new shim may start before). An explicit remove waits for
+    /// none, as moby's waits for containerd's task delete.
+    int live_shims = 0;
     /// Set by stop/kill/remove so the exit handling knows the user asked for it.
     bool stopping = false;
     /// Bumped at every start and exit: a health monitor of an older run stops.
     uint64_t generation = 0;
 };
+
+/// How long an explicit remove, and the exit handling, wait for a shim's teardown after the
+/// exit (mounts, cgroups, runtime state: milliseconds, unless the CPUs are busy: it runs idle).
+inline constexpr int kShimTeardownMs = 10000;
 
 struct ContainerService::Exec {
     ExecInstance e;

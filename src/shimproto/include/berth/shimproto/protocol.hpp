@@ -30,8 +30,10 @@
 // before, so berthd's handler can return and the client sees EOF right after.
 //
 // Exit: when the container's init exits the shim drains its output, writes <exec-dir>/exit.json
-// (ExitRecord, atomically), sends the exit event, then deletes the runtime's container and
-// exits. exit.json is the truth a restarted berthd reads when the shim is gone.
+// (ExitRecord, atomically), sends the exit event, waits (2 s at most) for berthd to hang up
+// its monitor connections (berthd only shuts down its sending side), then deletes the runtime's
+// container and exits: the close of its end tells berthd that the teardown is over. exit.json
+// is the truth a restarted berthd reads when the shim is gone.
 
 #include <cstdint>
 #include <map>
