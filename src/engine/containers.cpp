@@ -60,6 +60,10 @@ std::string ContainerService::shim_dir(const std::string& id) const {
     return paths_.exec_root + "/containers/" + id;
 }
 
+std::string ContainerService::record_path(const Container& c) const {
+    return (c.host_config.auto_remove ? shim_dir(c.id) : container_dir(c.id)) + "/config.v2.json";
+}
+
 Result<std::unique_ptr<ContainerService>> ContainerService::open(Paths paths,
                                                                  image::ImageService& images,
                                                                  EventBus& events) {
@@ -121,11 +125,17 @@ Result<void> ContainerService::load_all() {
         for (const auto& name : *names)
             if (name.starts_with(kRemovingPrefix)) removal_->remove(exec_dir + "/" + name);
     for (const auto& id : ids) {
-        std::string path = container_dir(id) + "/config.v2.json";
+        // An --rm container's record is in its exec directory (record_path).
+        std::string path = shim_dir(id) + "/config.v2.json";
         auto text = read_file(path);
         if (!text) {
-            // A create that crashed before its record was written: nothing refers to it.
-            BLOG_WARN("removing incomplete container directory {}", container_dir(id));
+            path = container_dir(id) + "/config.v2.json";
+            text = read_file(path);
+        }
+        if (!text) {
+            // A create that crashed before its record was written, or an --rm container whose
+            // record went with the exec root (a reboot): nothing refers to it.
+            BLOG_WARN("removing container directory {}: it has no record", container_dir(id));
             (void)remove_all(container_dir(id));
             continue;
         }
@@ -205,8 +215,7 @@ Result<void> ContainerService::save(const Entry& e) {
     // Atomic (the old record or the new one, never half of one) but not fsynced: a state
     // change lost in a power cut is re-derived at start-up from the shims and exit records,
     // and fsyncs were half of a `run --rm`.
-    return atomic_write_file(container_dir(e.c.id) + "/config.v2.json", text, 0600,
-                             Durability::Volatile);
+    return atomic_write_file(record_path(e.c), text, 0600, Durability::Volatile);
 }
 
 void ContainerService::publish(const Container& c, std::string_view action,
@@ -353,22 +362,30 @@ Result<Container> ContainerService::create(const CreateOptions& o,
         names_.erase(name);
     };
     std::string dir = container_dir(c.id);
+    std::string run_dir = shim_dir(c.id);
     auto made = [&]() -> Result<void> {
-        if (!spares_->take(dir) && ::mkdir(dir.c_str(), 0710) < 0)
+        if (log_type == "json-file") c.log_path = dir + "/" + c.id + "-json.log";
+        if (!spares_->take(dir, c.log_path) && ::mkdir(dir.c_str(), 0710) < 0)
             return BERTH_SYS_ERROR("create {}", dir);
         // Written at every start (write_etc_files), as moby builds them for each run of the
         // container, in its exec directory: three files fewer to create on the disk, which
         // costs more than a tmpfs' writes.
-        std::string run_dir = shim_dir(c.id);
         c.hostname_path = run_dir + "/hostname";
         c.hosts_path = run_dir + "/hosts";
         c.resolv_conf_path = run_dir + "/resolv.conf";
-        if (log_type == "json-file") c.log_path = dir + "/" + c.id + "-json.log";
-        return atomic_write_file(dir + "/config.v2.json", container_to_json(c).dump(), 0600,
+        // The record of a container that removes itself lives in its exec directory too (a
+        // tmpfs): it is written at create and start, and is gone at the exit, so it never
+        // needs the disk, where each write is a new inode (atomic_write_file). What that
+        // changes is what a reboot leaves: moby removes at its restore an --rm container that
+        // is not running, and so do we (its directory on the data root has no record, see
+        // load_all); one that was created and never started goes too, where moby keeps it.
+        if (c.host_config.auto_remove) BERTH_TRY(mkdir_all(run_dir, 0700));
+        return atomic_write_file(record_path(c), container_to_json(c).dump(), 0600,
                                  Durability::Volatile);
     }();
     if (!made) {
         (void)remove_all(dir);
+        if (c.host_config.auto_remove) (void)remove_all(run_dir);
         release();
         // A 404 from create makes the CLI pull the image: only a missing image may be one.
         Error err = made.error();

@@ -30,7 +30,7 @@ bool plain_dir(const std::string& tree, const struct stat& tree_st, const char* 
 
 }  // namespace
 
-bool SpareDirs::take(const std::string& dir) {
+bool SpareDirs::take(const std::string& dir, const std::string& log_path) {
     for (;;) {
         std::string spare;
         {
@@ -39,7 +39,12 @@ bool SpareDirs::take(const std::string& dir) {
             spare = std::move(parked_.back());
             parked_.pop_back();
         }
-        if (::rename(spare.c_str(), dir.c_str()) == 0) return true;
+        if (::rename(spare.c_str(), dir.c_str()) == 0) {
+            std::string log = dir + "/" + std::string(kLogName);
+            if (log_path.empty() || ::rename(log.c_str(), log_path.c_str()) != 0)
+                (void)::unlink(log.c_str());
+            return true;
+        }
         if (errno != ENOENT) {  // `dir` is there already: the caller's mkdir says so
             std::lock_guard lk(mu_);
             parked_.push_back(std::move(spare));
@@ -64,9 +69,21 @@ bool SpareDirs::park(const std::string& tree) {
     if (!merged || !merged->empty()) return false;
     auto names = list_dir(tree);
     if (!names) return false;
+    bool log_kept = false;
     for (const auto& name : *names) {
         if (name == "merged") continue;
-        if (name == "work" ? !empty_dir(tree + "/work") : !remove_all(tree + "/" + name)) return false;
+        std::string p = tree + "/" + name;
+        if (!log_kept && name.ends_with("-json.log")) {
+            // The log's inode, emptied (its shim has written its last line before the exit).
+            struct stat st {};
+            if (::lstat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink == 1 &&
+                ::truncate(p.c_str(), 0) == 0 &&
+                ::rename(p.c_str(), (tree + "/" + std::string(kLogName)).c_str()) == 0) {
+                log_kept = true;
+                continue;
+            }
+        }
+        if (name == "work" ? !empty_dir(p) : !remove_all(p)) return false;
     }
     // A new upper/: the old one's owner, mode and extended attributes were the container's.
     if (::mkdir((tree + "/upper").c_str(), 0755) != 0) return false;

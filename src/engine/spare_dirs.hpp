@@ -7,7 +7,9 @@
 // container's directory is emptied on the removal thread, with a new upper/ (nothing of the old
 // container's files, owner, mode or extended attributes), work/ emptied and merged/ left empty
 // and unmounted, and parked as `<parent>/.spare-<hex>`; the next create renames it into place.
-// At most `keep` are parked; other directories are removed as before.
+// The container's log file (`*-json.log`) is kept too, emptied, for the next container's log:
+// the shim would otherwise create it on the path of every start. At most `keep` are parked;
+// other directories are removed as before.
 
 #include <mutex>
 #include <string>
@@ -22,8 +24,9 @@ public:
     SpareDirs& operator=(const SpareDirs&) = delete;
 
     /// Renames a parked directory to `dir` (on the same file system, not existing yet): false
-    /// when none is parked, and the caller makes `dir` itself.
-    [[nodiscard]] bool take(const std::string& dir);
+    /// when none is parked, and the caller makes `dir` itself. Its empty log file, if it kept
+    /// one, becomes `log_path` (a path in `dir`), or goes when that is empty.
+    [[nodiscard]] bool take(const std::string& dir, const std::string& log_path = {});
 
     /// Makes a removed container's directory (`tree`, whose mounts are gone) a parked one, if
     /// fewer than `keep` are. False: the caller removes what is left of it.
@@ -38,6 +41,7 @@ public:
 
 private:
     static constexpr std::string_view kPrefix = ".spare-";
+    static constexpr std::string_view kLogName = "spare.log";
     std::string parent_;
     size_t keep_;
     std::mutex mu_;

@@ -10,6 +10,10 @@
 #   2b. SIGKILL of the shim launcher: running containers go on; the next run gets a new one.
 #   3. SIGTERM of berthd (a clean stop) leaves the containers running; a new berthd re-adopts
 #      them.
+#   4. A reboot (the exec root emptied, the data root kept): an --rm container that was running
+#      is gone, as moby's restore removes it; a created container stays.
+# An --rm container (rmc) goes through 1 too: its record is in the exec root (engine's
+# record_path), and the new berthd re-adopts it and removes it when it is stopped.
 #
 #   containers_restart_test.sh
 # Environment: BERTH_COMPAT_DOCKER_CLI and lib/daemon.sh's variables (berthd only: this is
@@ -76,12 +80,13 @@ loop='i=0; while true; do echo P-$i; i=$((i+1)); sleep 0.2; done'
 mkdir -p "$work/trig"
 "$docker" run -d --name ends -v "$work/trig:/trig" busybox \
     sh -c 'while [ ! -e /trig/go ]; do sleep 0.1; done; exit 7' >/dev/null 2>&1
-for c in counter ttyc victim ends; do
+"$docker" run -d --rm --name rmc busybox sleep 1000 >/dev/null 2>&1
+for c in counter ttyc victim ends rmc; do
     poll 10 state_is "$c" running
     compat_expect_eq "$c is running" "$(insp '{{.State.Status}}' "$c")" running
 done
 declare -A pid id shim
-for c in counter ttyc victim ends; do
+for c in counter ttyc victim ends rmc; do
     pid[$c]=$(insp '{{.State.Pid}}' "$c")
     id[$c]=$(insp '{{.Id}}' "$c")
     shim[$c]=$(compat_shim_pid "${id[$c]}")
@@ -121,6 +126,16 @@ compat_expect_eq "after restart: ends is exited with its code (7)" \
     "$(insp '{{.State.Status}} {{.State.ExitCode}}' ends)" "exited 7"
 compat_run "$docker" wait ends
 compat_expect_eq "after restart: wait of ends prints 7" "$out" 7
+compat_expect_eq "after restart: the --rm container runs, same PID" \
+    "$(insp '{{.State.Status}} {{.State.Pid}}' rmc)" "running ${pid[rmc]}"
+compat_run_ok "after restart: stop the --rm container" "$docker" stop -t 1 rmc
+gone() { ! "$docker" inspect "$1" >/dev/null 2>&1; }
+poll 5 gone rmc
+compat_expect_eq "after restart: the --rm container removed itself" "$(gone rmc && echo gone)" gone
+poll 5 dead "${shim[rmc]}"
+compat_expect_eq "after restart: the --rm container's directory is gone" \
+    "$(ls -d "$COMPAT_DATA_ROOT/containers/${id[rmc]}" "$COMPAT_EXEC_ROOT/containers/${id[rmc]}" 2>&1 |
+       grep -v 'No such file')" ""
 sleep 0.6
 after=$("$docker" logs counter 2>&1)
 if bad=$(counter_ok "$after" c-); then
@@ -250,5 +265,28 @@ poll 5 dead "${pid[ttyc]}"
 compat_expect_eq "rm -f: the processes are gone" \
     "$(dead "${pid[ttyc]}" && dead "${pid[counter]}" && echo dead)" dead
 compat_expect_eq "rm -f: no berth-shim left" "$(compat_shim_pid '')" ""
+
+compat_require_daemon containers_restart_test
+# --- 4. a reboot -------------------------------------------------------------------------------
+# What a reboot does to berthd's files: the processes are gone, and the exec root with them (a
+# tmpfs, /run/berth); the data root stays.
+"$docker" run -d --rm --name rb busybox sleep 1000 >/dev/null 2>&1
+"$docker" create --name kept busybox true >/dev/null 2>&1
+poll 10 state_is rb running
+rb_id=$(insp '{{.Id}}' rb) rb_pid=$(insp '{{.State.Pid}}' rb)
+rb_shim=$(compat_shim_pid "$rb_id")
+compat_expect_match "reboot: the --rm container runs" "$rb_pid $rb_shim" '^[0-9]+ [0-9]+$'
+compat_daemon_kill
+kill -KILL "$rb_shim" "$rb_pid" 2>/dev/null
+poll 5 dead "$rb_pid"
+rm -rf "${COMPAT_EXEC_ROOT:?}"/*
+compat_daemon_restart || { echo "FAIL: berthd restart after the reboot"; exit 1; }
+compat_expect_eq "reboot: the --rm container that ran is gone" "$(gone rb && echo gone)" gone
+compat_expect_eq "reboot: a created container stays" "$(insp '{{.State.Status}}' kept)" created
+poll 5 eval '[[ ! -e "$COMPAT_DATA_ROOT/containers/$rb_id" ]]'
+compat_expect_eq "reboot: the --rm container's directory on the data root is removed" \
+    "$(ls -d "$COMPAT_DATA_ROOT/containers/$rb_id" 2>/dev/null)" ""
+compat_run_ok "reboot: a new container runs" "$docker" run --rm busybox true
+compat_run_ok "reboot: rm of the created one" "$docker" rm kept
 
 compat_summary "containers_restart_test"

@@ -56,6 +56,32 @@ protected:
     std::string root_;
 };
 
+TEST_F(SpareDirsTest, TheLogFileIsHandedOnEmptiedAndTheRotatedOnesGo) {
+    SpareDirs spares(root_, 2);
+    std::string old = make_container("c1");
+    ASSERT_TRUE(atomic_write_file(old + "/c-json.log", "{\"log\":\"secret\\n\"}\n", 0640,
+                                  Durability::Volatile));
+    ASSERT_TRUE(atomic_write_file(old + "/c-json.log.1", "older\n", 0640, Durability::Volatile));
+    struct stat before {};
+    ASSERT_EQ(::stat((old + "/c-json.log").c_str(), &before), 0);
+    ASSERT_TRUE(spares.park(old));
+
+    std::string next = root_ + "/c2";
+    ASSERT_TRUE(spares.take(next, next + "/c2-json.log"));
+    EXPECT_EQ(entries(next), (std::vector<std::string>{"c2-json.log", "merged", "upper", "work"}));
+    struct stat after {};
+    ASSERT_EQ(::stat((next + "/c2-json.log").c_str(), &after), 0);
+    EXPECT_EQ(after.st_ino, before.st_ino) << "the same inode, not a new file";
+    EXPECT_EQ(after.st_size, 0) << "nothing of the old container's output";
+    EXPECT_EQ(after.st_mode & 07777, 0640u);
+
+    // A container without a log file (log driver none) gets none.
+    ASSERT_TRUE(spares.park(next));
+    std::string third = root_ + "/c3";
+    ASSERT_TRUE(spares.take(third));
+    EXPECT_EQ(entries(third), (std::vector<std::string>{"merged", "upper", "work"}));
+}
+
 TEST_F(SpareDirsTest, AParkedDirectoryComesBackEmptyUnderTheNextName) {
     SpareDirs spares(root_, 2);
     EXPECT_FALSE(spares.take(root_ + "/none-yet"));

@@ -278,6 +278,9 @@ private:
     /// An exec's process as JSON for the shim: `ec` over the container's config.json.
     Result<std::string> exec_process_json(const Entry& e, container::ExecConfig ec) const;
     std::string shim_dir(const std::string& id) const;
+    /// Where a container's record (config.v2.json) is kept: its directory on the data root; for
+    /// a container that removes itself (--rm), its exec directory (see create()).
+    std::string record_path(const Container& c) const;
     /// Whether the container runs in a network namespace of its own (not the host's, nor
     /// another container's): one from netns_ then.
     static bool own_network_namespace(const Container& c);
