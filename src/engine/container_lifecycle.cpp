@@ -152,7 +152,19 @@ runtime::Globals ContainerService::runtime_globals() const {
     return g;
 }
 
+void ContainerService::settle_mount(Entry& e) {
+    if (!e.mounting.valid()) return;
+    // A failure is not kept: the start mounts again, and reports what fails then.
+    if (auto r = e.mounting.get(); !r)
+        BLOG_DEBUG("early mount of the root filesystem of {}: {}", e.c.id, r.error().what());
+}
+
 Result<void> ContainerService::mount_rootfs(Entry& e) {
+    settle_mount(e);
+    return mount_overlay(e);
+}
+
+Result<void> ContainerService::mount_overlay(Entry& e) {
     if (e.mounted) return {};
     std::string dir = container_dir(e.c.id);
     // The overlay's root directory takes its owner and mode from upper/, so upper/ is 0755
@@ -187,6 +199,7 @@ Result<void> ContainerService::mount_rootfs(Entry& e) {
 }
 
 void ContainerService::unmount_rootfs(Entry& e) {
+    settle_mount(e);
     std::string merged = container_dir(e.c.id) + "/merged";
     // Whether or not we remember mounting it (a restarted daemon doesn't): try. EINVAL
     // means nothing is mounted there.
@@ -852,6 +865,7 @@ Result<void> ContainerService::with_rootfs(
     auto e = BERTH_TRY(find(name));
     std::lock_guard op(e->op);
     std::string dir = container_dir(e->c.id);
+    settle_mount(*e);
     bool temp = !e->mounted;
     if (temp) BERTH_TRY(mount_rootfs(*e));
     auto r = fn(dir + "/merged", dir + "/upper");

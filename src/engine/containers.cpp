@@ -158,6 +158,8 @@ Result<void> ContainerService::load_all() {
             if (!r) BLOG_WARN("container {}: {}", id, r.error().what());
         } else if (st == RunState::Removing) {
             (void)remove_locked(e);
+        } else if (st == RunState::Created) {
+            unmount_rootfs(*e);  // an early mount (create) of a daemon that ran here before
         }
     }
     // Restart policies apply to containers that were running when the daemon went down and
@@ -394,6 +396,12 @@ Result<Container> ContainerService::create(const CreateOptions& o,
     }
     auto e = std::make_shared<Entry>();
     e->c = c;
+    // An --rm container is made to be run at once (`docker run --rm`: create, attach, wait,
+    // start): its overlay is mounted meanwhile, off the start's path, as the client's next
+    // requests come. Only for those: moby mounts at start, and a container that is only
+    // created holds no mount there; an --rm one that is never started holds it until removed.
+    if (c.host_config.auto_remove)
+        e->mounting = std::async(std::launch::async, [this, e] { return mount_overlay(*e); });
     {
         std::lock_guard lk(mu_);
         by_id_[c.id] = e;
@@ -510,6 +518,7 @@ Result<void> ContainerService::remove(std::string_view name, bool force, bool /*
 }
 
 Result<void> ContainerService::remove_locked(const std::shared_ptr<Entry>& e) {
+    settle_mount(*e);
     {
         std::lock_guard lk(e->mu);
         if (e->removed) return {};

@@ -2,6 +2,7 @@
 // ContainerService's internals, shared by its source files (containers*.cpp). Not for callers.
 
 #include <condition_variable>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -34,6 +35,9 @@ struct ContainerService::Entry {
     uint64_t exit_seq = 0;  ///< incremented on every exit (wait next-exit)
     bool removed = false;
     bool mounted = false;
+    /// The root filesystem's mount that create() began for an --rm container, on a thread of
+    /// its own, while the client goes on to attach and start (op; settle_mount() joins it).
+    std::future<Result<void>> mounting;
     std::vector<PendingAttach> pending;
     /// Attaches prepared (their 101 may be on its way) but not yet handed over: a start
     /// waits for them so that the container's first output reaches them.

@@ -357,6 +357,22 @@ compat_run "$docker" start -a created1
 compat_expect_eq "start -a of a created container" "$rc|$out" "0|"
 compat_run "$docker" start -a created1
 compat_expect_eq "start -a again (restart of an exited one)" "$rc" 0
+# An --rm container's overlay is mounted as it is created (berthd mounts it early, for the start
+# that follows): cp into it before the start, and no mount left when it is removed unstarted.
+compat_run "$docker" create --rm --name early busybox cat /greeting
+echo hello-early >"$work/greeting"
+compat_run_ok "create --rm: cp into it before the start" "$docker" cp "$work/greeting" early:/greeting
+compat_run "$docker" start -a early
+compat_expect_eq "create --rm: start -a sees the copied file" "$rc|$out" "0|hello-early"
+compat_run "$docker" create --rm --name early2 busybox true
+early2=$(insp '{{.Id}}' early2)
+for _ in $(seq 20); do grep -q "$early2" "/proc/$COMPAT_PID/mountinfo" && break; sleep 0.1; done
+compat_expect_eq "create --rm: its overlay is mounted before the start" \
+    "$(grep -c "$early2/merged" "/proc/$COMPAT_PID/mountinfo")" 1
+compat_run_ok "create --rm: rm of one never started" "$docker" rm early2
+sleep 0.2
+compat_expect_eq "create --rm, rm: no mount of it left in berthd's mount namespace" \
+    "$(grep -c "$early2" "/proc/$COMPAT_PID/mountinfo")" 0
 
 # --- security and resources ------------------------------------------------------------------
 compat_require_daemon containers_docker_cli_test

@@ -255,7 +255,11 @@ private:
     void publish(const Container& c, std::string_view action,
                  std::map<std::string, std::string> extra = {});
     Result<void> start_locked(Entry& e);
+    /// Mounts the container's root filesystem (overlay) at merged/, if it is not.
     Result<void> mount_rootfs(Entry& e);
+    Result<void> mount_overlay(Entry& e);
+    /// Waits for a mount create() began (Entry::mounting), if one is under way.
+    static void settle_mount(Entry& e);
     void unmount_rootfs(Entry& e);
     container::SpecInputs spec_inputs(const Entry& e) const;
     Result<void> write_bundle(Entry& e);
