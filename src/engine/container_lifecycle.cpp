@@ -401,6 +401,7 @@ Result<void> ContainerService::start_locked(Entry& e) {
     shim_monitor.reset();  // only the shim holds its end: its exit is our EOF
     pending.clear();  // the shim has its own copies now
     if (!launched) return fail(launched.error());
+    netns_->refill();  // while we wait for the shim: the next start's namespace
     auto line = read_ready_line(ready_r.get(), 60000);
     if (!line) return fail(line.error());
     auto j = nlohmann::json::parse(*line, nullptr, false);

@@ -74,12 +74,16 @@ Result<std::string> NetnsPool::take() {
         if (!ready_.empty()) {
             std::string p = std::move(ready_.front());
             ready_.pop_front();
-            cv_.notify_one();
             return p;
         }
         cv_.notify_one();
     }
     return make();  // a burst of starts outran the thread
+}
+
+void NetnsPool::refill() {
+    std::lock_guard lk(mu_);
+    if (worker_.joinable() && ready_.size() < want_) cv_.notify_one();
 }
 
 void NetnsPool::run() {

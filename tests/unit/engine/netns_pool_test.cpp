@@ -108,11 +108,31 @@ TEST_F(NetnsPoolTest, OneIsKeptReadyAndTheReadyOnesGoWithThePool) {
     EXPECT_EQ(files_in(dir_), 0u);
 }
 
+TEST_F(NetnsPoolTest, ATakeLeavesTheNextOneToRefill) {
+    NetnsPool pool(dir_);
+    auto a = pool.take();  // the first: made now, and the thread starts and makes one ready
+    ASSERT_TRUE(a) << a.error().what();
+    ASSERT_TRUE(test::wait_until([&] { return files_in(dir_) == 2; }, std::chrono::seconds(5)));
+    auto b = pool.take();  // the ready one
+    ASSERT_TRUE(b);
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    EXPECT_EQ(files_in(dir_), 2u) << "no namespace made behind the start that took one";
+    pool.refill();
+    EXPECT_TRUE(test::wait_until([&] { return files_in(dir_) == 3; }, std::chrono::seconds(5)))
+        << "refill() has the thread make the next one";
+    pool.refill();  // full: nothing more
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    EXPECT_EQ(files_in(dir_), 3u);
+    NetnsPool::release(*a);
+    NetnsPool::release(*b);
+}
+
 TEST_F(NetnsPoolTest, ReleaseUnusedLeavesOnlyThoseInUseAndTheReadyOnes) {
     NetnsPool pool(dir_);
     auto a = pool.take();
     auto b = pool.take();
     ASSERT_TRUE(a && b);
+    pool.refill();
     ASSERT_TRUE(test::wait_until([&] { return files_in(dir_) == 3; }, std::chrono::seconds(5)));
     pool.release_unused({*a});
     EXPECT_TRUE(path_exists(*a));
