@@ -70,48 +70,62 @@ Result<std::string> NetnsPool::make() {
 Result<std::string> NetnsPool::take() {
     {
         std::lock_guard lk(mu_);
-        if (!worker_.joinable()) worker_ = std::thread([this] { run(); });
+        bool running = worker_.joinable();
+        if (!running) worker_ = std::thread([this] { run(); });  // which fills up first
         if (!ready_.empty()) {
             std::string p = std::move(ready_.front());
             ready_.pop_front();
             return p;
         }
-        cv_.notify_one();
+        if (running) {
+            wake_ = true;
+            cv_.notify_one();
+        }
     }
     return make();  // a burst of starts outran the thread
 }
 
 void NetnsPool::refill() {
     std::lock_guard lk(mu_);
-    if (worker_.joinable() && ready_.size() < want_) cv_.notify_one();
+    if (!worker_.joinable() || (ready_.size() >= want_ && doomed_.empty())) return;
+    wake_ = true;
+    cv_.notify_one();
 }
 
 void NetnsPool::run() {
     // At the daemon's priority, although nobody waits for it: making a namespace holds the
     // kernel's network locks (rtnl, pernet), and at idle priority a busy host could stall every
-    // other netlink user behind a preempted holder.
+    // other netlink user behind a preempted holder. So it works when told (refill()), where a
+    // start waits for its shim and a CPU is free, rather than as soon as there is work.
     std::unique_lock lk(mu_);
+    bool woken = true;  // at first: fill up
     for (;;) {
-        cv_.wait(lk, [&] { return stop_ || !doomed_.empty() || ready_.size() < want_; });
+        if (!woken) {
+            cv_.wait(lk, [&] { return stop_ || wake_ || !doomed_.empty(); });
+            // Discarded ones go with the next refill(), or after a while without one.
+            if (!wake_) cv_.wait_for(lk, kDiscardDelay, [&] { return stop_ || wake_; });
+            wake_ = false;
+        }
+        woken = false;
         if (stop_) return;
-        if (!doomed_.empty()) {
+        while (!doomed_.empty() && !stop_) {
             std::string p = std::move(doomed_.front());
             doomed_.pop_front();
             lk.unlock();
             release(p);
             lk.lock();
-            continue;
         }
-        lk.unlock();
-        auto p = make();
-        lk.lock();
-        if (!p) {
-            BLOG_WARN("network namespaces: {}", p.error().what());
-            // Starts make theirs (and report why) until a later take() tries again.
-            cv_.wait(lk);
-            continue;
+        while (ready_.size() < want_ && !stop_) {
+            lk.unlock();
+            auto p = make();
+            lk.lock();
+            if (!p) {
+                // Starts make theirs (and report why) until a later refill() tries again.
+                BLOG_WARN("network namespaces: {}", p.error().what());
+                break;
+            }
+            ready_.push_back(std::move(*p));
         }
-        ready_.push_back(std::move(*p));
     }
 }
 
@@ -120,8 +134,8 @@ void NetnsPool::discard(std::string path) {
     {
         std::lock_guard lk(mu_);
         if (worker_.joinable() && !stop_) {
-            doomed_.push_back(std::move(path));
-            cv_.notify_one();
+            doomed_.push_back(std::move(path));  // with the next refill(), see run()
+            cv_.notify_one();  // for the wait with a timeout
             return;
         }
     }

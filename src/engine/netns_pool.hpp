@@ -12,6 +12,7 @@
 // A daemon that stops leaves those of running containers in place (they are in their records)
 // and its ready ones, which the next daemon releases (release_unused()).
 
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -40,16 +41,17 @@ public:
     /// taken for (a start's next 0.2 ms, on two cores).
     [[nodiscard]] Result<std::string> take();
 
-    /// Has the thread make the namespaces take() used: call it where the caller waits anyway
-    /// (a start, while its container's process is being set up).
+    /// Has the thread make the namespaces take() used, and release the discarded ones: call it
+    /// where the caller waits anyway (a start, while its container's process is being set up).
     void refill();
 
     /// Unmounts and removes a namespace's file (nothing if it is not there).
     static void release(const std::string& path);
 
     /// release(), on the pool's thread: a container's exit is on the path of whoever waits
-    /// for it (`run --rm`), and the unmount that ends the namespace need not be. Inline when
-    /// the thread was never started.
+    /// for it (`run --rm`), and the unmount that ends the namespace need not be (nor the
+    /// kernel's teardown of the namespace that follows). At the next refill(), or within
+    /// kDiscardDelay; inline when the thread was never started.
     void discard(std::string path);
 
     /// Releases every file in the directory that is not in `in_use` (an earlier daemon's).
@@ -69,6 +71,8 @@ private:
     std::deque<std::string> doomed_;  ///< discarded, for the thread to release
     std::set<std::string> making_;  ///< being made (by the thread or a take())
     bool stop_ = false;
+    bool wake_ = false;  ///< refill() or an empty take(): the thread has work to do now
+    static constexpr std::chrono::milliseconds kDiscardDelay{1000};
     std::thread worker_;  ///< started with the first take()
 };
 

@@ -11,6 +11,8 @@
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <linux/magic.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -43,6 +45,18 @@ int loopback_flags_in(const std::string& path) {
         if (s && ::ioctl(s.get(), SIOCGIFFLAGS, &ifr) == 0) flags = ifr.ifr_flags;
     }).join();
     return flags;
+}
+
+// The files in `dir` that are namespaces already (bind-mounted nsfs), not just made.
+size_t namespaces_in(const std::string& dir) {
+    size_t n = 0;
+    std::error_code ec;
+    for (auto it = std::filesystem::directory_iterator(dir, ec);
+         !ec && it != std::filesystem::directory_iterator(); ++it) {
+        struct statfs fs {};
+        if (::statfs(it->path().c_str(), &fs) == 0 && fs.f_type == NSFS_MAGIC) ++n;
+    }
+    return n;
 }
 
 size_t files_in(const std::string& dir) {
@@ -112,7 +126,7 @@ TEST_F(NetnsPoolTest, ATakeLeavesTheNextOneToRefill) {
     NetnsPool pool(dir_);
     auto a = pool.take();  // the first: made now, and the thread starts and makes one ready
     ASSERT_TRUE(a) << a.error().what();
-    ASSERT_TRUE(test::wait_until([&] { return files_in(dir_) == 2; }, std::chrono::seconds(5)));
+    ASSERT_TRUE(test::wait_until([&] { return namespaces_in(dir_) == 2; }, std::chrono::seconds(5)));
     auto b = pool.take();  // the ready one
     ASSERT_TRUE(b);
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
@@ -165,6 +179,26 @@ TEST_F(NetnsPoolTest, DiscardReleasesOnThePoolsThreadOrAtOnce) {
     ASSERT_TRUE(b);
     pool.discard(*b);
 }  // the pool goes: whatever it had not released yet goes with it
+
+TEST_F(NetnsPoolTest, ADiscardedOneGoesWithTheNextRefillOrAfterAWhile) {
+    NetnsPool pool(dir_);
+    auto a = pool.take();
+    auto b = pool.take();
+    ASSERT_TRUE(a && b);
+    pool.refill();
+    ASSERT_TRUE(test::wait_until([&] { return namespaces_in(dir_) == 3; }, std::chrono::seconds(5)));
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the thread is idle again
+    auto t0 = std::chrono::steady_clock::now();
+    pool.discard(*a);
+    EXPECT_TRUE(test::wait_until([&] { return !path_exists(*a); }, std::chrono::seconds(5)))
+        << "released without a refill() too";
+    EXPECT_GE(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(500))
+        << "not at once: the exit that discarded it is on someone's path";
+    pool.discard(*b);
+    pool.refill();
+    EXPECT_TRUE(test::wait_until([&] { return !path_exists(*b); }, std::chrono::milliseconds(400)))
+        << "with the refill";
+}
 
 TEST_F(NetnsPoolTest, DiscardedAndReadyOnesGoWithThePool) {
     {
