@@ -83,6 +83,17 @@ protected:
             NetnsPool::release(e.path());
         std::filesystem::remove_all(root_, ec_);
     }
+    // Two namespaces taken, the next one made ready, and the pool's thread idle again.
+    std::pair<std::string, std::string> take_two(NetnsPool& pool) {
+        auto a = pool.take();
+        auto b = pool.take();
+        EXPECT_TRUE(a && b);
+        pool.refill();
+        EXPECT_TRUE(test::wait_until([&] { return namespaces_in(dir_) == 3; }, std::chrono::seconds(5)));
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        return {a ? *a : "", b ? *b : ""};
+    }
+
     std::string root_, dir_;
     std::error_code ec_;
 };
@@ -143,14 +154,10 @@ TEST_F(NetnsPoolTest, ATakeLeavesTheNextOneToRefill) {
 
 TEST_F(NetnsPoolTest, ReleaseUnusedLeavesOnlyThoseInUseAndTheReadyOnes) {
     NetnsPool pool(dir_);
-    auto a = pool.take();
-    auto b = pool.take();
-    ASSERT_TRUE(a && b);
-    pool.refill();
-    ASSERT_TRUE(test::wait_until([&] { return files_in(dir_) == 3; }, std::chrono::seconds(5)));
-    pool.release_unused({*a});
-    EXPECT_TRUE(path_exists(*a));
-    EXPECT_FALSE(path_exists(*b));
+    auto [a, b] = take_two(pool);
+    pool.release_unused({a});
+    EXPECT_TRUE(path_exists(a));
+    EXPECT_FALSE(path_exists(b));
     EXPECT_EQ(files_in(dir_), 2u) << "the one in use and the ready one";
     auto c = pool.take();  // the ready one survived: it is still a namespace
     ASSERT_TRUE(c);
@@ -182,21 +189,16 @@ TEST_F(NetnsPoolTest, DiscardReleasesOnThePoolsThreadOrAtOnce) {
 
 TEST_F(NetnsPoolTest, ADiscardedOneGoesWithTheNextRefillOrAfterAWhile) {
     NetnsPool pool(dir_);
-    auto a = pool.take();
-    auto b = pool.take();
-    ASSERT_TRUE(a && b);
-    pool.refill();
-    ASSERT_TRUE(test::wait_until([&] { return namespaces_in(dir_) == 3; }, std::chrono::seconds(5)));
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the thread is idle again
+    auto [a, b] = take_two(pool);
     auto t0 = std::chrono::steady_clock::now();
-    pool.discard(*a);
-    EXPECT_TRUE(test::wait_until([&] { return !path_exists(*a); }, std::chrono::seconds(5)))
+    pool.discard(a);
+    EXPECT_TRUE(test::wait_until([&] { return !path_exists(a); }, std::chrono::seconds(5)))
         << "released without a refill() too";
     EXPECT_GE(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(500))
         << "not at once: the exit that discarded it is on someone's path";
-    pool.discard(*b);
+    pool.discard(b);
     pool.refill();
-    EXPECT_TRUE(test::wait_until([&] { return !path_exists(*b); }, std::chrono::milliseconds(400)))
+    EXPECT_TRUE(test::wait_until([&] { return !path_exists(b); }, std::chrono::milliseconds(400)))
         << "with the refill";
 }
 
