@@ -14,6 +14,7 @@ answers "not implemented").
 Output: one "ok"/"FAIL"/"skip" line per check; exit 0 all passed, 1 a failure, 77 skipped.
 """
 import argparse
+import http.client
 import io
 import os
 import subprocess
@@ -194,6 +195,21 @@ def run(c, docker, host, work):
     ok, r = c.call('exec_run("echo x")', web.exec_run, 'echo x')
     if ok:
         c.eq('exec_run: exit_code 0, output', (r.exit_code, r.output), (0, b'x\n'))
+    # A client slow to read the response head: the exec's output must not come with it
+    # (http.client would keep it in its buffer, where docker-py never looks).
+    begin = http.client.HTTPResponse.begin
+    def slow_begin(self):
+        time.sleep(0.1)
+        return begin(self)
+    http.client.HTTPResponse.begin = slow_begin
+    try:
+        ok, r = c.call('exec_run("echo slow"), the client slow to read the head', web.exec_run,
+                       'echo slow')
+    finally:
+        http.client.HTTPResponse.begin = begin
+    if ok:
+        c.eq('exec_run, slow client: the output is all there', (r.exit_code, r.output),
+             (0, b'slow\n'))
     ok, r = c.call('exec_run exit 3', web.exec_run, ['sh', '-c', 'exit 3'])
     if ok:
         c.eq('exec_run: exit_code 3', r.exit_code, 3)

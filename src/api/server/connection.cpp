@@ -3,14 +3,18 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <strings.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <limits>
 #include <optional>
+#include <thread>
 #include <vector>
 
 #include <fmt/format.h>
@@ -32,6 +36,23 @@ namespace beast = boost::beast;
 namespace http = boost::beast::http;
 
 namespace {
+
+// How long a hijacked stream waits for its client to read the response head.
+constexpr std::chrono::milliseconds kHeadReadWait{200};
+
+// Waits until the peer has read what was written to `fd` (SIOCOUTQ: on a unix socket, the bytes
+// it has not read yet; on TCP, those it has not acknowledged), `limit` at most.
+void wait_until_read(int fd, std::chrono::milliseconds limit) {
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    auto pause = std::chrono::microseconds(10);
+    for (;;) {
+        int queued = 0;
+        if (::ioctl(fd, SIOCOUTQ, &queued) != 0 || queued <= 0) return;
+        if (std::chrono::steady_clock::now() >= deadline) return;
+        std::this_thread::sleep_for(pause);
+        pause = std::min(pause * 2, std::chrono::microseconds(1000));
+    }
+}
 
 // A blocking SyncReadStream/SyncWriteStream over a socket fd, so that Beast's synchronous
 // parser reads straight from the connection thread's socket (no io_context per connection).
@@ -390,6 +411,13 @@ public:
             broken_ = true;
             return make_error(Errc::Unavailable, "client disconnected");
         }
+        // The stream's first bytes (an exec's output: it starts right after this) must not
+        // reach the client with the head: docker-py reads the head through http.client's
+        // buffered reader and then the stream from the socket underneath, so whatever that
+        // buffer took in with the head is lost (exec_run returned no output). moby's exec
+        // starts too slowly for that to happen; ours does not. Bounded, for a client that
+        // reads nothing before it writes.
+        wait_until_read(fd_, kHeadReadWait);
         return &*hijacked_stream_;
     }
 
