@@ -1,7 +1,11 @@
 #include "berth/oci/spec_json.hpp"
 
+#include <unistd.h>
+
 #include <cstdint>
 #include <limits>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -10,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "berth/common/fs.hpp"
+#include "berth/common/scope_exit.hpp"
 #include "json_reader.hpp"
 
 // Parsing follows Go's encoding/json as runc uses it with the runtime-spec's specs-go types:
@@ -408,6 +413,10 @@ ojson seccomp_json(const Seccomp& s) {
     return o;
 }
 
+// linux_json() writes this string where the seccomp object goes: to_json() splices the
+// object's text in there (seccomp_text()).
+thread_local const std::string* seccomp_marker = nullptr;
+
 ojson linux_json(const Linux& l) {
     ojson o = ojson::object();
     put_array(o, "uidMappings", l.uid_mappings, id_mapping_json);
@@ -427,7 +436,7 @@ ojson linux_json(const Linux& l) {
         put_opt(e, "gid", d.gid);
         return e;
     });
-    if (l.seccomp) o["seccomp"] = seccomp_json(*l.seccomp);
+    if (l.seccomp) o["seccomp"] = seccomp_marker ? ojson(*seccomp_marker) : seccomp_json(*l.seccomp);
     put_str(o, "rootfsPropagation", l.rootfs_propagation);
     put_strs(o, "maskedPaths", l.masked_paths);
     put_strs(o, "readonlyPaths", l.readonly_paths);
@@ -512,7 +521,39 @@ Result<Process> parse_process(std::string_view text, std::string_view origin) {
 }
 
 std::string to_json(const Spec& spec, bool pretty) {
-    return dump(spec_json(spec), pretty);
+    if (pretty || !spec.linux || !spec.linux->seccomp) return dump(spec_json(spec), pretty);
+    // The seccomp profile is most of a container's config.json (Docker's: ~7 KB of syscall
+    // names, a quarter of a millisecond of building and dumping JSON at every start) and the
+    // same for most of a daemon's containers: the text of the last one is kept, and spliced
+    // into the rest of the document in place of a marker no other value can hold (a random
+    // string of this process).
+    static const std::string marker = [] {
+        auto hex = random_hex(16);
+        return "berth-seccomp-" + (hex ? *hex : std::to_string(::getpid()));
+    }();
+    static std::mutex mu;
+    static std::optional<Seccomp> last;
+    static std::string last_text;
+    std::string text;
+    {
+        std::lock_guard lk(mu);
+        if (!last || !(*last == *spec.linux->seccomp)) {
+            last_text = dump(seccomp_json(*spec.linux->seccomp), false);
+            last = *spec.linux->seccomp;
+        }
+        text = last_text;
+    }
+    seccomp_marker = &marker;
+    ojson doc = [&] {
+        ScopeExit unmark([] { seccomp_marker = nullptr; });
+        return spec_json(spec);
+    }();
+    std::string out = dump(doc, false);
+    std::string quoted = "\"" + marker + "\"";
+    size_t at = out.find(quoted);
+    if (at == std::string::npos) return dump(spec_json(spec), false);  // cannot happen
+    out.replace(at, quoted.size(), text);
+    return out;
 }
 
 std::string to_json(const Process& p, bool pretty) {

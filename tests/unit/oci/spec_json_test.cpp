@@ -306,6 +306,27 @@ TEST(SpecJson, FullConfigRoundTripsMemberForMemberInOrder) {
     EXPECT_EQ(ojson::parse(to_json(s, true)), ojson::parse(out));
 }
 
+TEST(SpecJson, EachSpecGetsItsOwnSeccompProfileAndTheSameTextAsWithout) {
+    // to_json keeps the last profile's text: a spec with another one must not get it.
+    Spec a = parse_ok(kFullConfig);
+    ASSERT_TRUE(a.linux && a.linux->seccomp);
+    Spec b = a;
+    b.linux->seccomp->default_action = "SCMP_ACT_KILL";
+    b.linux->seccomp->syscalls.front().names.push_back("getcwd");
+    Spec none = a;
+    none.linux->seccomp.reset();
+    for (int round = 0; round < 2; ++round) {
+        for (const Spec* s : {&a, &b, &none, &a}) {
+            std::string out = to_json(*s);
+            Spec back = parse_ok(out);
+            ASSERT_TRUE(back.linux);
+            EXPECT_EQ(back.linux->seccomp, s->linux->seccomp) << out;
+            // The same document as the pretty one, which is built whole.
+            EXPECT_EQ(ojson::parse(out), ojson::parse(to_json(*s, true)));
+        }
+    }
+}
+
 TEST(SpecJson, PrettyOutputUsesTabsLikeRunc) {
     Spec s;
     s.oci_version = "1.2.0";

@@ -177,6 +177,7 @@ struct SeccompArg {
     uint64_t value = 0;
     uint64_t value_two = 0;
     std::string op;  ///< SCMP_CMP_EQ, ...
+    bool operator==(const SeccompArg&) const = default;
 };
 
 struct SeccompSyscall {
@@ -184,6 +185,7 @@ struct SeccompSyscall {
     std::string action;  ///< SCMP_ACT_ERRNO, ...
     std::optional<uint32_t> errno_ret;
     std::vector<SeccompArg> args;
+    bool operator==(const SeccompSyscall&) const = default;
 };
 
 struct Seccomp {
@@ -194,6 +196,7 @@ struct Seccomp {
     std::string listener_path;
     std::string listener_metadata;
     std::vector<SeccompSyscall> syscalls;
+    bool operator==(const Seccomp&) const = default;
 };
 
 struct Personality {
