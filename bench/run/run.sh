@@ -28,9 +28,13 @@
 # 10 MiB, under 1 MiB per container. The crun target is printed twice: against crun with its own
 # spec, and against crun starting the same container (berth's config).
 #
-#   sudo bench/run/run.sh [--runs N] [--warmup N] [--containers N] [--out DIR]
+# Then crun run and berth run again, interleaved (--rounds rounds of 10 runs each, the order
+# alternating; their times pooled): the crun target is printed from both.
+#
+#   sudo bench/run/run.sh [--runs N] [--warmup N] [--rounds N] [--containers N] [--out DIR]
 #                         [--no-dockerd] [--no-podman] [--no-many]
-# Environment: BENCH_RUNS (default 20), BENCH_WARMUP (default 3), BENCH_CONTAINERS (default 50),
+# Environment: BENCH_RUNS (default 20), BENCH_WARMUP (default 3), BENCH_ROUNDS (default 6; 0: no
+# interleaved rounds), BENCH_CONTAINERS (default 50),
 # BENCH_OUT, BERTH_COMPAT_BERTHD (default build/bin/berthd; berth-shim must be next to it),
 # BERTH_CLI (default build/bin/berth), BERTH_COMPAT_DOCKER_CLI, BERTH_COMPAT_DOCKERD.
 # A side that is missing or does not run containers is skipped with a message. Needs hyperfine,
@@ -56,6 +60,7 @@ source "$here/../../scripts/common.sh"
 orig_args=("$@")
 runs=${BENCH_RUNS:-20}
 warmup=${BENCH_WARMUP:-3}
+rounds=${BENCH_ROUNDS:-6}
 n_many=${BENCH_CONTAINERS:-50}
 out_dir=${BENCH_OUT:-}
 with_dockerd=1 with_podman=1 with_many=1
@@ -63,6 +68,7 @@ while (($#)); do
     case "$1" in
         --runs) runs=$2; shift 2 ;;
         --warmup) warmup=$2; shift 2 ;;
+        --rounds) rounds=$2; shift 2 ;;
         --containers) n_many=$2; shift 2 ;;
         --out) out_dir=$2; shift 2 ;;
         --no-dockerd) with_dockerd=0; shift ;;
@@ -356,6 +362,19 @@ done
 echo
 hyperfine -N "${style[@]}" --warmup "$warmup" --runs "$runs" --export-json "$tmp/hyperfine.json" \
     "${cmds[@]}" </dev/null
+# crun run and berth run once more, interleaved: short rounds in alternating order, their times
+# pooled. A single hyperfine run measures one command after the other, and this VM's speed
+# drifts by tens of percent within minutes: whichever command a slow phase hits looks slower.
+if ((rounds > 0)) && has crun && has berth; then
+    echo
+    echo "bench: crun run and berth run interleaved: $rounds rounds of 10 runs, order alternating"
+    for ((r = 0; r < rounds; r++)); do
+        pair=(-n "${label[crun]}" "${cmd_true[crun]}" -n "${label[berth]}" "${cmd_true[berth]}")
+        ((r % 2)) && pair=(-n "${label[berth]}" "${cmd_true[berth]}" -n "${label[crun]}" "${cmd_true[crun]}")
+        hyperfine -N --style none --warmup 2 --runs 10 --export-json "$tmp/round-$r.json" \
+            "${pair[@]}" </dev/null
+    done
+fi
 # Idle means idle: berthd drops the code pages its requests ran 3 s after its last connection,
 # and the shims theirs 2 s after their last event (common/resident.hpp); every side is measured
 # after the same quiet 4 s.
@@ -454,6 +473,21 @@ report() {
         awk -v b="$b" -v c="$crun_med" 'BEGIN {
             printf "  target: berth run faster than crun run alone (crun spec'"'"'s config, no" \
                    " seccomp): %.2fx (%s)\n", b / c, (b < c ? "met" : "MISSED") }'
+    fi
+    if ((rounds > 0)) && [[ -f "$tmp/round-0.json" ]]; then
+        local pooled_c pooled_b
+        pooled() {
+            jq -s --arg c "$1" '[.[].results[] | select(.command == $c) | .times[]] | sort
+                | if length == 0 then empty else .[length / 2 | floor] end' "$tmp"/round-*.json
+        }
+        pooled_c=$(pooled "crun run") pooled_b=$(pooled "berth run")
+        if [[ -n "$pooled_c" && -n "$pooled_b" ]]; then
+            awk -v b="$pooled_b" -v c="$pooled_c" -v r="$rounds" 'BEGIN {
+                printf "  interleaved (%d rounds of 10, alternating; pooled medians): crun run %.1f ms," \
+                       " berth run %.1f ms\n", r, c * 1000, b * 1000
+                printf "  target, interleaved: berth run faster than crun run alone: %.2fx (%s)\n",
+                       b / c, (b < c ? "met" : "MISSED") }'
+        fi
     fi
     local same
     same=$(median_of "crun run, berth's config")
