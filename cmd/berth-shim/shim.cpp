@@ -533,26 +533,6 @@ void Shim::broadcast(const nlohmann::json& event) {
     for (int fd : monitors_) (void)shimproto::send_message(fd, event);
 }
 
-void Shim::wait_for_monitors_to_hang_up(int timeout_ms) {
-    int64_t deadline = now_unix_nanos() + int64_t{timeout_ms} * 1'000'000;
-    std::vector<int> open = monitors_;
-    while (!open.empty()) {
-        int64_t left_ms = (deadline - now_unix_nanos()) / 1'000'000;
-        if (left_ms <= 0) return;
-        std::vector<struct pollfd> p;
-        for (int fd : open) p.push_back({fd, POLLIN, 0});
-        int n = ::poll(p.data(), p.size(), static_cast<int>(left_ms));
-        if (n < 0 && errno != EINTR) return;
-        for (const auto& x : p) {
-            if (x.revents == 0) continue;
-            char b[256];
-            // Whatever berthd still sends (a reply) is dropped; end of file or an error: gone.
-            if (::recv(x.fd, b, sizeof b, MSG_DONTWAIT) <= 0 || (x.revents & (POLLHUP | POLLERR)))
-                std::erase(open, x.fd);
-        }
-    }
-}
-
 void Shim::finish_exec(Proc& p) {
     for (auto& a : p.atts)
         if (!a->gone()) {
@@ -604,7 +584,7 @@ void Shim::finish_init() {
     // So it waits until berthd hung up its monitor connection, which it does once it has acted
     // on the exit (waiters told, an --rm container removed); a while at most. A start of the
     // same container waits for the state directory to go (start_locked).
-    wait_for_monitors_to_hang_up(kMonitorHangUpMs);
+    (void)shimproto::wait_for_hang_up(monitors_, kMonitorHangUpMs);
     // Even then nobody waits for it, while clients and the next containers go on: SCHED_IDLE,
     // which any woken task preempts at once (at nice 10, tried, the scheduler let it finish
     // its slice first).

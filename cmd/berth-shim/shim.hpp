@@ -82,8 +82,6 @@ private:
     nlohmann::json handle_resize(const nlohmann::json& body);
     Proc* find(const std::string& exec_id);
     void broadcast(const nlohmann::json& event);
-    /// Waits until every monitor connection is closed by its peer, or for timeout_ms.
-    void wait_for_monitors_to_hang_up(int timeout_ms);
 
     shimproto::ShimConfig cfg_;
     shimproto::ShimPaths paths_;

@@ -120,30 +120,6 @@ Result<std::string> read_ready_line(int fd, int timeout_ms) {
     return line.substr(0, line.find('\n'));
 }
 
-// After the exit: hangs up a shim's monitor connection and waits (kShimTeardownMs at most) for
-// the shim to close its end, which it does when it exits.
-void wait_for_shim_end(int monitor) {
-    if (monitor < 0) return;
-    // Half a hang-up: the shim reads its end of file and goes on with its teardown; ours stays
-    // open until its end closes, when it exits.
-    ::shutdown(monitor, SHUT_WR);
-    int64_t deadline = now_unix_nanos() + kShimTeardownMs * 1'000'000LL;
-    for (;;) {
-        int64_t left_ms = (deadline - now_unix_nanos()) / 1'000'000;
-        if (left_ms <= 0) {
-            BLOG_WARN("berth-shim still tearing down after {} ms", kShimTeardownMs);
-            return;
-        }
-        struct pollfd p {monitor, POLLIN, 0};
-        int n = ::poll(&p, 1, static_cast<int>(left_ms));
-        if (n < 0 && errno != EINTR) return;
-        if (n <= 0) continue;
-        char b[512];
-        ssize_t r = ::recv(monitor, b, sizeof b, MSG_DONTWAIT);
-        if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR)) return;
-    }
-}
-
 }  // namespace
 
 runtime::Globals ContainerService::runtime_globals() const {
@@ -530,7 +506,14 @@ void ContainerService::monitor_loop() {
             // otherwise compete with ours for the CPUs). Its end closing tells that it is done.
             std::thread([this, e, m = std::move(monitor)]() mutable {
                 on_shim_gone(e);
-                wait_for_shim_end(m.get());
+                if (m) {
+                    // Half a hang-up: the shim reads its end of file and goes on with its
+                    // teardown; ours stays open until the shim exits and its end closes.
+                    ::shutdown(m.get(), SHUT_WR);
+                    if (!shimproto::wait_for_hang_up({m.get()}, kShimTeardownMs))
+                        BLOG_WARN("berth-shim of {} still tearing down after {} ms", e->c.id,
+                                  kShimTeardownMs);
+                }
                 m.reset();
                 {
                     std::lock_guard lk(e->mu);

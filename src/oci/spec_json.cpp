@@ -14,7 +14,6 @@
 #include <nlohmann/json.hpp>
 
 #include "berth/common/fs.hpp"
-#include "berth/common/scope_exit.hpp"
 #include "json_reader.hpp"
 
 // Parsing follows Go's encoding/json as runc uses it with the runtime-spec's specs-go types:
@@ -413,11 +412,9 @@ ojson seccomp_json(const Seccomp& s) {
     return o;
 }
 
-// linux_json() writes this string where the seccomp object goes: to_json() splices the
-// object's text in there (seccomp_text()).
-thread_local const std::string* seccomp_marker = nullptr;
-
-ojson linux_json(const Linux& l) {
+// `seccomp_marker`, when given, is written where the seccomp object goes: to_json() splices the
+// object's text in there.
+ojson linux_json(const Linux& l, const std::string* seccomp_marker) {
     ojson o = ojson::object();
     put_array(o, "uidMappings", l.uid_mappings, id_mapping_json);
     put_array(o, "gidMappings", l.gid_mappings, id_mapping_json);
@@ -459,7 +456,7 @@ ojson linux_json(const Linux& l) {
     return o;
 }
 
-ojson spec_json(const Spec& s) {
+ojson spec_json(const Spec& s, const std::string* seccomp_marker = nullptr) {
     ojson o = ojson::object();
     o["ociVersion"] = s.oci_version;
     if (s.process) o["process"] = process_json(*s.process);
@@ -489,7 +486,7 @@ ojson spec_json(const Spec& s) {
         o["hooks"] = std::move(e);
     }
     put_map(o, "annotations", s.annotations);
-    if (s.linux) o["linux"] = linux_json(*s.linux);
+    if (s.linux) o["linux"] = linux_json(*s.linux, seccomp_marker);
     return o;
 }
 
@@ -543,12 +540,7 @@ std::string to_json(const Spec& spec, bool pretty) {
         }
         text = last_text;
     }
-    seccomp_marker = &marker;
-    ojson doc = [&] {
-        ScopeExit unmark([] { seccomp_marker = nullptr; });
-        return spec_json(spec);
-    }();
-    std::string out = dump(doc, false);
+    std::string out = dump(spec_json(spec, &marker), false);
     std::string quoted = "\"" + marker + "\"";
     size_t at = out.find(quoted);
     if (at == std::string::npos) return dump(spec_json(spec), false);  // cannot happen

@@ -3,10 +3,13 @@
 #include "berth/shimproto/channel.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 
 namespace berth::shimproto {
@@ -127,6 +130,28 @@ Result<std::pair<UniqueFd, UniqueFd>> seqpacket_pair() {
     if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
         return BERTH_SYS_ERROR("socketpair");
     return std::pair<UniqueFd, UniqueFd>{UniqueFd(sv[0]), UniqueFd(sv[1])};
+}
+
+bool wait_for_hang_up(std::vector<int> socks, int timeout_ms) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    while (!socks.empty()) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0) return false;
+        std::vector<struct pollfd> p;
+        for (int fd : socks) p.push_back({fd, POLLIN, 0});
+        int n = ::poll(p.data(), p.size(), static_cast<int>(left.count()));
+        if (n < 0 && errno != EINTR) return false;
+        for (const auto& x : p) {
+            if (x.revents == 0) continue;
+            char b[512];
+            ssize_t r = ::recv(x.fd, b, sizeof b, MSG_DONTWAIT);
+            if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR) ||
+                (x.revents & (POLLHUP | POLLERR)))
+                std::erase(socks, x.fd);
+        }
+    }
+    return true;
 }
 
 }  // namespace berth::shimproto

@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "berth/common/fs.hpp"
+#include "host.hpp"
 
 namespace berth::engine {
 namespace {
@@ -22,9 +23,8 @@ namespace {
 class DeferredRemovalTest : public ::testing::Test {
 protected:
     void SetUp() override {
-        char tmpl[] = "/tmp/berth-test-deferred.XXXXXX";
-        ASSERT_NE(::mkdtemp(tmpl), nullptr);
-        root_ = tmpl;
+        root_ = test::make_temp_dir("berth-test-deferred.");
+        ASSERT_FALSE(root_.empty());
     }
     void TearDown() override { (void)remove_all(root_); }
 

@@ -23,9 +23,8 @@ namespace {
 class SpareDirsTest : public ::testing::Test {
 protected:
     void SetUp() override {
-        char tmpl[] = "/tmp/berth-test-spare.XXXXXX";
-        ASSERT_NE(::mkdtemp(tmpl), nullptr);
-        root_ = tmpl;
+        root_ = test::make_temp_dir("berth-test-spare.");
+        ASSERT_FALSE(root_.empty());
     }
     void TearDown() override {
         (void)::umount2((root_ + "/.removing-c3/merged").c_str(), MNT_DETACH);

@@ -47,4 +47,8 @@ struct SocketAddress {
 /// A connected SOCK_SEQPACKET pair, both CLOEXEC.
 [[nodiscard]] Result<std::pair<UniqueFd, UniqueFd>> seqpacket_pair();
 
+/// Waits until the peer of every connection in `socks` has hung up (end of file, or an error),
+/// dropping whatever they still send; `timeout_ms` at most. True when all have.
+bool wait_for_hang_up(std::vector<int> socks, int timeout_ms);
+
 }  // namespace berth::shimproto
