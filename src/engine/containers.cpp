@@ -365,6 +365,7 @@ Result<Container> ContainerService::create(const CreateOptions& o,
     };
     std::string dir = container_dir(c.id);
     std::string run_dir = shim_dir(c.id);
+    auto e = std::make_shared<Entry>();
     auto made = [&]() -> Result<void> {
         if (log_type == "json-file") c.log_path = dir + "/" + c.id + "-json.log";
         if (!spares_->take(dir, c.log_path) && ::mkdir(dir.c_str(), 0710) < 0)
@@ -382,10 +383,21 @@ Result<Container> ContainerService::create(const CreateOptions& o,
         // is not running, and so do we (its directory on the data root has no record, see
         // load_all); one that was created and never started goes too, where moby keeps it.
         if (c.host_config.auto_remove) BERTH_TRY(mkdir_all(run_dir, 0700));
+        // An --rm container is made to be run at once (`docker run --rm`: create, attach,
+        // wait, start): its overlay is mounted meanwhile, off the start's path, from here on,
+        // as the record is written and the client's next requests come (the mount is the
+        // longest step of a start: overlayfs makes and checks its work directory on the
+        // disk). Only for those: moby mounts at start, and a container that is only created
+        // holds no mount there; an --rm one that is never started holds it until removed.
+        if (c.host_config.auto_remove) {
+            e->c = c;
+            e->mounting = std::async(std::launch::async, [this, e] { return mount_overlay(*e); });
+        }
         return atomic_write_file(record_path(c), container_to_json(c).dump(), 0600,
                                  Durability::Volatile);
     }();
     if (!made) {
+        if (e->mounting.valid()) unmount_rootfs(*e);
         (void)remove_all(dir);
         if (c.host_config.auto_remove) (void)remove_all(run_dir);
         release();
@@ -394,14 +406,7 @@ Result<Container> ContainerService::create(const CreateOptions& o,
         if (err.code == Errc::NotFound) err.code = Errc::Internal;
         return Unexpected(std::move(err));
     }
-    auto e = std::make_shared<Entry>();
-    e->c = c;
-    // An --rm container is made to be run at once (`docker run --rm`: create, attach, wait,
-    // start): its overlay is mounted meanwhile, off the start's path, as the client's next
-    // requests come. Only for those: moby mounts at start, and a container that is only
-    // created holds no mount there; an --rm one that is never started holds it until removed.
-    if (c.host_config.auto_remove)
-        e->mounting = std::async(std::launch::async, [this, e] { return mount_overlay(*e); });
+    if (!e->mounting.valid()) e->c = c;  // else set before the mount began, and read by it
     {
         std::lock_guard lk(mu_);
         by_id_[c.id] = e;
