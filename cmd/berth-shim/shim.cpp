@@ -570,13 +570,15 @@ void Shim::finish_init() {
         e->exited = true;
         finish_exec(*e);
     }
-    for (auto& a : p.atts)
-        if (!a->gone()) a->finish({{"detached", false}}, kFinishFlushMs);
     // berthd hears of the exit before the runtime's cleanup, so `docker run --rm` and `wait`
-    // don't wait for it.
+    // don't wait for it; and before the attached clients' streams end (they may take a while
+    // to drain), as those clients wait for both. The execs' exits went first: berthd reads
+    // nothing from us after this one.
     nlohmann::json ev = rec;
     ev["event"] = "exit";
     broadcast(ev);
+    for (auto& a : p.atts)
+        if (!a->gone()) a->finish({{"detached", false}}, kFinishFlushMs);
     // The teardown that follows (the container's mounts with its mount namespace, a cgroup
     // directory in every v1 hierarchy, the state directory) sets kernel threads to work (RCU
     // grace periods, cgroup release workers) that no scheduling policy of ours holds back: on

@@ -157,6 +157,10 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "%s\n", e.what());
         return 1;
     }
+    // The command is done: end here, without tearing down the parsers (a CLI11 tree of a
+    // hundred options) and the client, which the process' end makes moot (the kernel closes
+    // the connections). It is the last step of every `berth run`.
     std::fflush(stdout);
-    return ctx.status;
+    std::fflush(stderr);
+    std::_Exit(ctx.status);
 }

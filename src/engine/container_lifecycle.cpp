@@ -488,7 +488,12 @@ void ContainerService::monitor_loop() {
                 continue;
             }
             if (m && !m->body.contains("event")) continue;  // the monitor op's reply
-            // The exit event, or the shim went away: either way exit.json tells.
+            // The exit event (it carries the exit record), or the shim went away: then
+            // exit.json tells.
+            std::optional<shimproto::ExitRecord> rec;
+            if (m && m->body.value("event", "") == "exit") {
+                if (auto r = shimproto::exit_record_from(m->body)) rec = std::move(*r);
+            }
             {
                 std::lock_guard lk(mu_);
                 monitored_.erase(fd);
@@ -501,11 +506,21 @@ void ContainerService::monitor_loop() {
                 monitor = std::move(e->monitor);
             }
             // Exit handling takes the container's op lock, which a stop may hold while it
-            // waits for this very exit: hand it to a thread of its own. We hang up when that
-            // is done: the shim waits for it to tear the container down (its kernel work would
-            // otherwise compete with ours for the CPUs). Its end closing tells that it is done.
-            std::thread([this, e, m = std::move(monitor)]() mutable {
-                on_shim_gone(e);
+            // waits for this very exit, and it may unmount (a sync of the read/write layer's
+            // filesystem): a thread of its own does it. For an --rm container whose lock is
+            // free it is done here, at once, as it is short (the removal goes on removal_'s
+            // thread): `docker run --rm` doesn't wait for a thread to start.
+            bool handled = false;
+            if (std::unique_lock op(e->op, std::defer_lock);
+                e->c.host_config.auto_remove && op.try_lock()) {
+                on_shim_gone(e, rec ? &*rec : nullptr, std::move(op));
+                handled = true;
+            }
+            // We hang up when that is done: the shim waits for it to tear the container down
+            // (its kernel work would otherwise compete with ours for the CPUs). Its end
+            // closing tells that it is done.
+            std::thread([this, e, handled, rec, m = std::move(monitor)]() mutable {
+                if (!handled) on_shim_gone(e, rec ? &*rec : nullptr);
                 if (m) {
                     // Half a hang-up: the shim reads its end of file and goes on with its
                     // teardown; ours stays open until the shim exits and its end closes.
@@ -525,25 +540,34 @@ void ContainerService::monitor_loop() {
     }
 }
 
-void ContainerService::on_shim_gone(const std::shared_ptr<Entry>& e) {
+void ContainerService::on_shim_gone(const std::shared_ptr<Entry>& e,
+                                    const shimproto::ExitRecord* event,
+                                    std::unique_lock<std::mutex> op) {
+    if (event) {
+        handle_exit(e, event->exit_code, event->oom_killed, event->finished_at_ns, event->error,
+                    std::move(op));
+        return;
+    }
     shimproto::ShimPaths sp{shim_dir(e->c.id)};
     auto text = read_file(sp.exit_file());
     auto rec = text ? shimproto::parse_exit_record(*text)
                     : Result<shimproto::ExitRecord>(Unexpected(text.error()));
     if (rec) {
-        handle_exit(e, rec->exit_code, rec->oom_killed, rec->finished_at_ns, rec->error);
+        handle_exit(e, rec->exit_code, rec->oom_killed, rec->finished_at_ns, rec->error,
+                    std::move(op));
         return;
     }
     // The shim died without recording an exit (killed): the container must not outlive it
     // unwatched. Remove what the runtime has of it, and report the exit as an error.
     auto g = runtime_globals();
     (void)runtime::remove(g, e->c.id, true);
-    handle_exit(e, 255, false, now_unix_nanos(), "berth-shim exited unexpectedly");
+    handle_exit(e, 255, false, now_unix_nanos(), "berth-shim exited unexpectedly", std::move(op));
 }
 
 void ContainerService::handle_exit(const std::shared_ptr<Entry>& e, int exit_code, bool oom,
-                                   int64_t finished, std::string error) {
-    std::unique_lock op(e->op);
+                                   int64_t finished, std::string error,
+                                   std::unique_lock<std::mutex> op) {
+    if (!op.owns_lock()) op = std::unique_lock(e->op);
     {
         std::lock_guard lk(e->mu);
         if (e->removed || (e->c.state.status != RunState::Running &&

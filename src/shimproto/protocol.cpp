@@ -116,7 +116,12 @@ Result<ShimConfig> parse_shim_config(std::string_view text) {
 
 Result<ExitRecord> parse_exit_record(std::string_view text) {
     return guarded("exit record", [&]() -> Result<ExitRecord> {
-        auto j = nlohmann::json::parse(text);
+        return exit_record_from(nlohmann::json::parse(text));
+    });
+}
+
+Result<ExitRecord> exit_record_from(const nlohmann::json& j) {
+    return guarded("exit record", [&]() -> Result<ExitRecord> {
         ExitRecord e;
         e.exit_code = j.at("exit_code").get<int>();
         e.oom_killed = j.value("oom_killed", false);

@@ -38,6 +38,10 @@
 #include "berth/image/image_service.hpp"
 #include "berth/runtime/runtime.hpp"
 
+namespace berth::shimproto {
+struct ExitRecord;
+}
+
 namespace berth::engine {
 
 enum class RunState { Created, Running, Paused, Restarting, Removing, Exited, Dead };
@@ -266,9 +270,12 @@ private:
     Result<void> adopt(Entry& e);
     void watch_shim(const std::shared_ptr<Entry>& e, UniqueFd monitor);
     void monitor_loop();
-    void on_shim_gone(const std::shared_ptr<Entry>& e);
+    /// Acts on a container's exit: from the record of the shim's exit event when there is one,
+    /// else from exit.json. Takes the container's op lock, unless `op` holds it already.
+    void on_shim_gone(const std::shared_ptr<Entry>& e, const shimproto::ExitRecord* event = nullptr,
+                      std::unique_lock<std::mutex> op = {});
     void handle_exit(const std::shared_ptr<Entry>& e, int exit_code, bool oom, int64_t finished,
-                     std::string error);
+                     std::string error, std::unique_lock<std::mutex> op);
     void maybe_restart(const std::shared_ptr<Entry>& e);
     Result<void> remove_locked(const std::shared_ptr<Entry>& e);
     Result<bool> wait_exit(Entry& e, uint64_t seq, int timeout_ms);

@@ -105,6 +105,8 @@ void to_json(nlohmann::json& j, const ExecRequest& e);
 [[nodiscard]] Result<AttachRequest> parse_attach_request(const nlohmann::json& j);
 [[nodiscard]] Result<ShimConfig> parse_shim_config(std::string_view text);
 [[nodiscard]] Result<ExitRecord> parse_exit_record(std::string_view text);
+/// The record an exit event carries (the same fields as exit.json).
+[[nodiscard]] Result<ExitRecord> exit_record_from(const nlohmann::json& j);
 [[nodiscard]] Result<ExecRequest> parse_exec_request(const nlohmann::json& j);
 
 }  // namespace berth::shimproto
