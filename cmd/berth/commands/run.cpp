@@ -183,10 +183,8 @@ struct AttachPlan {
     bool sig_proxy = true;
 };
 
-// The hijacked attach of a container (before start in run and start -a).
-Result<std::unique_ptr<api::client::HijackedConnection>> attach_container(Client& c,
-                                                                          const std::string& id,
-                                                                          const AttachPlan& p) {
+// The attach request of a container (before start in run and start -a).
+Request attach_request(const std::string& id, const AttachPlan& p) {
     Request req;
     req.method = "POST";
     req.path = "/containers/" + id + "/attach";
@@ -195,7 +193,14 @@ Result<std::unique_ptr<api::client::HijackedConnection>> attach_container(Client
     if (p.out) req.query.emplace_back("stdout", "1");
     if (p.err) req.query.emplace_back("stderr", "1");
     if (!p.detach_keys.empty()) req.query.emplace_back("detachKeys", p.detach_keys);
-    return c.hijack(req);
+    return req;
+}
+
+// The hijacked attach of a container.
+Result<std::unique_ptr<api::client::HijackedConnection>> attach_container(Client& c,
+                                                                          const std::string& id,
+                                                                          const AttachPlan& p) {
+    return c.hijack(attach_request(id, p));
 }
 
 // hijackedIOStreamer.stream with the terminal set up and signals proxied to `id`.
@@ -348,16 +353,29 @@ void run_run(Context& ctx, RunArgs& a) {
         std::fflush(stdout);
     }
     std::unique_ptr<api::client::HijackedConnection> conn;
-    if (attach) {
-        auto h = attach_container(c, id, plan);
-        if (!h) return fail(ctx, h.error());
-        conn = std::move(*h);
-    }
     Request wreq;
     wreq.method = "POST";
     wreq.path = "/containers/" + id + "/wait";
     wreq.query.emplace_back("condition", o.rm ? "removed" : "next-exit");
-    auto wait = c.open(wreq);
+    Result<std::unique_ptr<api::client::OpenResponse>> wait = nullptr;
+    // The attach and the wait both before the start, sent together (docker's CLI too sends the
+    // wait while the attach is being set up); one at a time if that fails, for the error.
+    bool together = false;
+    if (attach) {
+        if (auto both = c.hijack_and_open(attach_request(id, plan), wreq)) {
+            conn = std::move(both->hijacked);
+            wait = std::move(both->opened);
+            together = true;
+        }
+    }
+    if (!together) {
+        if (attach) {
+            auto h = attach_container(c, id, plan);
+            if (!h) return fail(ctx, h.error());
+            conn = std::move(*h);
+        }
+        wait = c.open(wreq);
+    }
 
     Request sreq;
     sreq.method = "POST";

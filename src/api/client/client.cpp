@@ -569,16 +569,43 @@ Result<std::string> OpenResponse::read_all() {
     return body;
 }
 
+namespace {
+
+Request upgrade_request(const Request& req) {
+    Request up = req;
+    up.headers.emplace_back("Connection", "Upgrade");
+    up.headers.emplace_back("Upgrade", "tcp");
+    return up;
+}
+
+// The head of an open() request: its answer, kept with the connection.
+Result<std::unique_ptr<OpenResponse>> finish_open(std::unique_ptr<OpenResponse::Impl> impl,
+                                                  const Request& req) {
+    impl->head = BERTH_TRY(impl->conn.read_head(req.method == "HEAD"));
+    const Response& r = impl->head;
+    if (r.status / 100 != 2 && r.status != 304) return Unexpected(error_answer(impl->conn, r));
+    return std::make_unique<OpenResponse>(std::move(impl));
+}
+
+// The head of a hijack() request: on a 101 (or 200), its raw connection.
+Result<std::unique_ptr<HijackedConnection>> finish_hijack(Connection& conn, const Request& req) {
+    Response r = BERTH_TRY(conn.read_head(false));
+    if (r.status != 101 && r.status != 200) return Unexpected(error_answer(conn, r));
+    std::string buffered = conn.take_buffered();
+    UniqueFd fd = conn.release_socket();
+    if (!fd) return make_error(Errc::Internal, "take the connection of {} {}", req.method, req.path);
+    return std::make_unique<HijackedConnection>(std::move(fd), std::move(buffered), std::move(r));
+}
+
+}  // namespace
+
 Result<std::unique_ptr<OpenResponse>> Client::open(const Request& req) {
     auto attempt = [&]() -> Result<std::unique_ptr<OpenResponse>> {
         std::string target = BERTH_TRY(target_for(req));
         auto impl = std::make_unique<OpenResponse::Impl>();
         BERTH_TRY(impl->conn.connect(host_));
         BERTH_TRY(impl->conn.send(host_, target, req));
-        impl->head = BERTH_TRY(impl->conn.read_head(req.method == "HEAD"));
-        const Response& r = impl->head;
-        if (r.status / 100 != 2 && r.status != 304) return Unexpected(error_answer(impl->conn, r));
-        return std::make_unique<OpenResponse>(std::move(impl));
+        return finish_open(std::move(impl), req);
     };
     auto r = attempt();
     if (!r && renegotiated(req, r.error())) r = attempt();
@@ -586,22 +613,36 @@ Result<std::unique_ptr<OpenResponse>> Client::open(const Request& req) {
 }
 
 Result<std::unique_ptr<HijackedConnection>> Client::hijack(const Request& req) {
-    Request up = req;
-    up.headers.emplace_back("Connection", "Upgrade");
-    up.headers.emplace_back("Upgrade", "tcp");
+    Request up = upgrade_request(req);
     auto attempt = [&]() -> Result<std::unique_ptr<HijackedConnection>> {
         std::string target = BERTH_TRY(target_for(up));
         Connection conn(impl_->ioc);
         BERTH_TRY(conn.connect(host_));
         BERTH_TRY(conn.send(host_, target, up));
-        Response r = BERTH_TRY(conn.read_head(false));
-        if (r.status != 101 && r.status != 200) return Unexpected(error_answer(conn, r));
-        std::string buffered = conn.take_buffered();
-        UniqueFd fd = conn.release_socket();
-        if (!fd)
-            return make_error(Errc::Internal, "take the connection of {} {}", req.method, req.path);
-        return std::make_unique<HijackedConnection>(std::move(fd), std::move(buffered),
-                                                    std::move(r));
+        return finish_hijack(conn, req);
+    };
+    auto r = attempt();
+    if (!r && renegotiated(up, r.error())) r = attempt();
+    return r;
+}
+
+Result<Client::HijackAndOpen> Client::hijack_and_open(const Request& hijack_req,
+                                                      const Request& open_req) {
+    Request up = upgrade_request(hijack_req);
+    auto attempt = [&]() -> Result<HijackAndOpen> {
+        std::string hijack_target = BERTH_TRY(target_for(up));
+        std::string open_target = BERTH_TRY(target_for(open_req));
+        Connection conn(impl_->ioc);
+        BERTH_TRY(conn.connect(host_));
+        BERTH_TRY(conn.send(host_, hijack_target, up));
+        auto impl = std::make_unique<OpenResponse::Impl>();
+        BERTH_TRY(impl->conn.connect(host_));
+        BERTH_TRY(impl->conn.send(host_, open_target, open_req));
+        // Both are on their way: the daemon answers them together.
+        HijackAndOpen both;
+        both.hijacked = BERTH_TRY(finish_hijack(conn, hijack_req));
+        both.opened = BERTH_TRY(finish_open(std::move(impl), open_req));
+        return both;
     };
     auto r = attempt();
     if (!r && renegotiated(up, r.error())) r = attempt();

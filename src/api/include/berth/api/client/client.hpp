@@ -215,6 +215,16 @@ public:
     /// over the raw connection. Other answers are daemon_error()s.
     [[nodiscard]] Result<std::unique_ptr<HijackedConnection>> hijack(const Request& req);
 
+    struct HijackAndOpen {
+        std::unique_ptr<HijackedConnection> hijacked;
+        std::unique_ptr<OpenResponse> opened;
+    };
+    /// hijack() and open() of two requests at once: both are sent before either answer is
+    /// read, so the daemon handles them together (run's attach and wait, which must both be in
+    /// place before its start: one round trip instead of two). The hijack's error first.
+    [[nodiscard]] Result<HijackAndOpen> hijack_and_open(const Request& hijack_req,
+                                                        const Request& open_req);
+
     /// Closes the connection kept open for the next request (HTTP/1.1 keep-alive: call(),
     /// call_stream() and call_to_fd() reuse the last one whose answer they read whole), which
     /// holds a daemon thread while it waits: before a long wait of the command's own.
