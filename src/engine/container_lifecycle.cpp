@@ -543,15 +543,12 @@ void ContainerService::monitor_loop() {
 void ContainerService::on_shim_gone(const std::shared_ptr<Entry>& e,
                                     const shimproto::ExitRecord* event,
                                     std::unique_lock<std::mutex> op) {
-    if (event) {
-        handle_exit(e, event->exit_code, event->oom_killed, event->finished_at_ns, event->error,
-                    std::move(op));
-        return;
-    }
-    shimproto::ShimPaths sp{shim_dir(e->c.id)};
-    auto text = read_file(sp.exit_file());
-    auto rec = text ? shimproto::parse_exit_record(*text)
-                    : Result<shimproto::ExitRecord>(Unexpected(text.error()));
+    // The exit event's record, else the one the shim left in exit.json.
+    auto from_file = [&]() -> Result<shimproto::ExitRecord> {
+        auto text = BERTH_TRY(read_file(shimproto::ShimPaths{shim_dir(e->c.id)}.exit_file()));
+        return shimproto::parse_exit_record(text);
+    };
+    auto rec = event ? Result<shimproto::ExitRecord>(*event) : from_file();
     if (rec) {
         handle_exit(e, rec->exit_code, rec->oom_killed, rec->finished_at_ns, rec->error,
                     std::move(op));

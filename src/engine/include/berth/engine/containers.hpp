@@ -6,10 +6,11 @@
 // and re-adopts running containers when berthd restarts.
 //
 // On disk: <data-root>/containers/<id>/ holds config.v2.json (the record, rewritten atomically
-// on every change; an --rm container's is in its exec directory), the json-file log, upper/ work/ merged/ (the overlay, over the image's init
-// layer and layers). <exec-root>/containers/<id>/ holds what each run rebuilds: config.json (the
-// OCI bundle), hostname, hosts, resolv.conf, and the shim's files (shim.json, shim.sock,
-// exit.json, shim.log); <exec-root>/netns/ the containers' network namespaces (netns_pool.hpp)
+// on every change; an --rm container's is in its exec directory), the json-file log, upper/
+// work/ merged/ (the overlay, over the image's init layer and layers).
+// <exec-root>/containers/<id>/ holds what each run rebuilds: config.json (the OCI bundle),
+// hostname, hosts, resolv.conf, and the shim's files (shim.json, shim.sock, exit.json,
+// shim.log); <exec-root>/netns/ the containers' network namespaces (netns_pool.hpp)
 // and <exec-root>/runtime the runtime's state.
 //
 // Thread-safety: every method may be called from any connection thread. Operations on one
