@@ -1129,7 +1129,8 @@ Result<oci::Spec> build_spec(const SpecInputs& in) {
     s.domainname = cfg.domainname;
 
     // User and environment.
-    ResolvedUser ru = BERTH_TRY(resolve_user(in.rootfs, cfg.user, h.group_add));
+    ResolvedUser ru = BERTH_TRY(in.user_files ? resolve_user_in(*in.user_files, cfg.user, h.group_add)
+                                              : resolve_user(in.rootfs, cfg.user, h.group_add));
     p.user = ru.user;
     p.env = in.process_env.empty() ? process_env(cfg, s.hostname) : in.process_env;
     if (!has_env(p.env, "HOME")) p.env.push_back("HOME=" + ru.home);  // runc sets it likewise

@@ -115,8 +115,15 @@ Result<int64_t> checked_id(int64_t id) {
 
 Result<ResolvedUser> resolve_user_at(int rootfd, std::string_view spec,
                                      const std::vector<std::string>& group_add) {
-    std::optional<std::string> passwd_data = read_in_root(rootfd, "/etc/passwd");
-    std::optional<std::string> group_data = read_in_root(rootfd, "/etc/group");
+    return resolve_user_in(UserFiles{read_in_root(rootfd, "/etc/passwd"),
+                                     read_in_root(rootfd, "/etc/group")},
+                           spec, group_add);
+}
+
+Result<ResolvedUser> resolve_user_in(const UserFiles& files, std::string_view spec,
+                                     const std::vector<std::string>& group_add) {
+    const std::optional<std::string>& passwd_data = files.passwd;
+    const std::optional<std::string>& group_data = files.group;
 
     // runc's parseLine: "user[:group]"; anything after a second colon is ignored.
     std::string user_arg, group_arg;
@@ -224,6 +231,13 @@ Result<ResolvedUser> resolve_user_at(int rootfd, std::string_view spec,
     for (int64_t g : added) r.user.additional_gids.push_back(static_cast<uint32_t>(g));
     if (r.home.empty()) r.home = "/";
     return r;
+}
+
+Result<UserFiles> read_user_files(const std::string& rootfs) {
+    int fd = ::open(rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return BERTH_SYS_ERROR("open rootfs {} to read its users", rootfs);
+    UniqueFd root(fd);
+    return UserFiles{read_in_root(root.get(), "/etc/passwd"), read_in_root(root.get(), "/etc/group")};
 }
 
 Result<ResolvedUser> resolve_user(const std::string& rootfs, std::string_view spec,

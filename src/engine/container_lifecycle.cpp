@@ -26,6 +26,7 @@
 #include "containers_impl.hpp"
 #include "netns_pool.hpp"
 #include "shim_launcher.hpp"
+#include "user_files_cache.hpp"
 
 namespace berth::engine {
 
@@ -204,8 +205,25 @@ container::SpecInputs ContainerService::spec_inputs(const Entry& e) const {
     return in;
 }
 
-Result<void> ContainerService::write_bundle(Entry& e) {
+Result<container::UserFiles> ContainerService::user_files(Entry& e) {
+    std::string image_id, dir;
+    {
+        std::lock_guard lk(e.mu);
+        image_id = e.c.image_id;
+        dir = container_dir(e.c.id);
+    }
+    if (UserFilesCache::upper_is_empty(dir + "/upper"))
+        if (auto kept = users_->get(image_id)) return std::move(*kept);
+    BERTH_TRY(mount_rootfs(e));
+    auto files = BERTH_TRY(container::read_user_files(dir + "/merged"));
+    // Read through the mount: kept only if nothing of the container's own was over them.
+    if (UserFilesCache::upper_is_empty(dir + "/upper")) users_->put(image_id, files);
+    return files;
+}
+
+Result<void> ContainerService::write_bundle(Entry& e, container::UserFiles users) {
     container::SpecInputs in = spec_inputs(e);
+    in.user_files = std::move(users);
     auto join = [&](const std::string& mode, const char* ns, std::string& out) -> Result<void> {
         if (mode.rfind("container:", 0) != 0) return {};
         auto other = BERTH_TRY(find(mode.substr(10)));
@@ -303,7 +321,8 @@ Result<void> ContainerService::start_locked(Entry& e) {
         for (int i = 0; i < 2000 && path_exists(state); ++i) ::usleep(1000);
         if (path_exists(state)) (void)runtime::remove(g, id, true);
     }
-    if (auto m = mount_rootfs(e); !m) return fail(m.error());
+    // The root filesystem is mounted last: an --rm container's mount began at its create and
+    // may still be under way, and nothing before needs it (user_files, mostly).
     if (auto m = mkdir_all(sp.dir, 0700); !m) return fail(m.error());
     if (auto w = write_etc_files(e); !w) return fail(w.error());
     if (own_network_namespace(e.c)) {
@@ -313,7 +332,10 @@ Result<void> ContainerService::start_locked(Entry& e) {
         std::lock_guard lk(e.mu);
         e.c.sandbox_key = std::move(*ns);
     }
-    if (auto b = write_bundle(e); !b) return fail(b.error());
+    auto users = user_files(e);
+    if (!users) return fail(users.error());
+    if (auto b = write_bundle(e, std::move(*users)); !b) return fail(b.error());
+    if (auto m = mount_rootfs(e); !m) return fail(m.error());
     ::unlink(sp.exit_file().c_str());
 
     shimproto::ShimConfig cfg;

@@ -24,6 +24,7 @@
 #include "deferred_removal.hpp"
 #include "netns_pool.hpp"
 #include "spare_dirs.hpp"
+#include "user_files_cache.hpp"
 #include "shim_launcher.hpp"
 
 namespace berth::engine {
@@ -74,6 +75,7 @@ Result<std::unique_ptr<ContainerService>> ContainerService::open(Paths paths,
     s->spares_ = std::make_unique<SpareDirs>(s->paths_.data_root + "/containers", 2);
     s->removal_->set_reuse([p = s->spares_.get()](const std::string& tree) { return p->park(tree); });
     s->netns_ = std::make_unique<NetnsPool>(s->paths_.exec_root + "/netns");
+    s->users_ = std::make_unique<UserFilesCache>(16);
     // A shim's command line: berth-shim <exec-root>/containers/<64 hex digits>.
     size_t title = std::string_view("berth-shim ").size() + s->shim_dir(std::string(64, '0')).size();
     s->launcher_ = std::make_unique<ShimLauncher>(s->paths_.shim_binary, title);

@@ -417,6 +417,22 @@ compat_run "$docker" run --rm --user 1000:1000 busybox id
 compat_expect_match "--user 1000:1000" "$out" '^uid=1000 gid=1000'
 compat_run "$docker" run --rm --user nobody busybox id -un
 compat_expect_eq "--user nobody (from /etc/passwd)" "$out" "nobody"
+# berthd keeps an image's /etc/passwd and /etc/group for the next start of a container of it,
+# but only while the container's own layer is empty: one made before the start (a docker cp)
+# is what the user is looked up in.
+compat_run "$docker" run --rm --user nobody busybox id -u
+compat_expect_eq "--user nobody again (the image's users, kept)" "$out" "65534"
+compat_run "$docker" create --rm --name ownusers --user guest:visitors busybox id
+compat_run "$docker" cp ownusers:/etc/passwd "$work/passwd.image"
+{ cat "$work/passwd.image"; echo "guest:x:4321:4321:guest:/home/guest:/bin/sh"; } >"$work/passwd"
+compat_run "$docker" cp ownusers:/etc/group "$work/group.image"
+{ cat "$work/group.image"; echo "visitors:x:4444:"; } >"$work/group"
+compat_run_ok "cp /etc/passwd into a created container" "$docker" cp "$work/passwd" ownusers:/etc/passwd
+compat_run_ok "cp /etc/group into a created container" "$docker" cp "$work/group" ownusers:/etc/group
+compat_run "$docker" start -a ownusers
+compat_expect_match "--user of a passwd copied in before the start" "$rc|$out" '^0\|uid=4321\(guest\) gid=4444\(visitors\)'
+compat_run "$docker" run --rm --user guest busybox id
+compat_expect_match "--user guest: not in the image's passwd" "$rc|$out" 'unable to find user guest'
 
 # --- network modes, hostname, hosts, DNS -----------------------------------------------------
 compat_require_daemon containers_docker_cli_test

@@ -91,6 +91,40 @@ TEST_F(UserTest, ResolvesLikeRunc) {
     }
 }
 
+// The files read once and resolved later (what berthd keeps per image) answer as the rootfs does.
+TEST_F(UserTest, FilesReadOnceResolveTheSame) {
+    auto files = read_user_files(root_.path());
+    ASSERT_TRUE(files.has_value()) << files.error().what();
+    EXPECT_EQ(files->passwd, std::optional<std::string>(kPasswd));
+    EXPECT_EQ(files->group, std::optional<std::string>(kGroup));
+    for (const char* spec : {"", "app", "1000", "app:staff", "4242:4343", "nohome", "daemon"}) {
+        SCOPED_TRACE(spec);
+        auto a = resolve_user(root_.path(), spec, {"staff", "12"});
+        auto b = resolve_user_in(*files, spec, {"staff", "12"});
+        ASSERT_TRUE(a.has_value() && b.has_value());
+        EXPECT_EQ(a->user.uid, b->user.uid);
+        EXPECT_EQ(a->user.gid, b->user.gid);
+        EXPECT_EQ(a->user.additional_gids, b->user.additional_gids);
+        EXPECT_EQ(a->home, b->home);
+        EXPECT_EQ(a->name, b->name);
+    }
+    auto missing = resolve_user_in(*files, "foo");
+    ASSERT_FALSE(missing.has_value());
+    EXPECT_EQ(missing.error().msg, "unable to find user foo: no matching entries in passwd file");
+
+    TempDir empty;
+    auto none = read_user_files(empty.path());
+    ASSERT_TRUE(none.has_value());
+    EXPECT_FALSE(none->passwd.has_value());
+    EXPECT_FALSE(none->group.has_value());
+    auto root = resolve_user_in(*none, "");
+    ASSERT_TRUE(root.has_value());
+    EXPECT_EQ(root->home, "/");
+    auto gone = read_user_files(empty.path() + "/missing");
+    ASSERT_FALSE(gone.has_value());
+    EXPECT_EQ(gone.error().code, Errc::NotFound);
+}
+
 TEST_F(UserTest, ErrorsUseRuncWording) {
     auto r = resolve_user(root_.path(), "foo");
     ASSERT_FALSE(r.has_value());

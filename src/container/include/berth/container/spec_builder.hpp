@@ -15,6 +15,7 @@
 
 #include "berth/common/result.hpp"
 #include "berth/container/config.hpp"
+#include "berth/container/user.hpp"
 #include "berth/oci/spec.hpp"
 
 namespace berth::container {
@@ -25,7 +26,10 @@ struct SpecInputs {
     Config config;       ///< already merged with the image's config (Cmd/Entrypoint final)
     HostConfig host;     ///< defaults filled
     std::string rootfs;  ///< absolute path of the mounted rootfs (merged dir): root.path,
-                         ///< and where --user is looked up
+                         ///< and where --user is looked up unless user_files is set
+    /// The rootfs's /etc/passwd and /etc/group when the caller has them already (then the
+    /// rootfs need not be mounted yet to build the spec).
+    std::optional<UserFiles> user_files;
     /// Host files bind-mounted at /etc/hostname, /etc/hosts, /etc/resolv.conf ("" = none).
     std::string hostname_path, hosts_path, resolv_conf_path;
     std::string cgroups_path;  ///< linux.cgroupsPath, e.g. "/berth/<id>"

@@ -8,6 +8,7 @@
 // resolved inside the rootfs and can never make the daemon read a host file.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -24,6 +25,17 @@ struct ResolvedUser {
     std::string name;  ///< the passwd name matched, "" if none
 };
 
+/// A root filesystem's /etc/passwd and /etc/group, as read (nullopt: missing, or not a regular
+/// file inside the rootfs). What a user lookup reads; keeping it lets a lookup skip the rootfs.
+struct UserFiles {
+    std::optional<std::string> passwd;
+    std::optional<std::string> group;
+};
+
+/// Reads <rootfs>/etc/passwd and /etc/group (open_in_root). NotFound if `rootfs` itself cannot
+/// be opened.
+[[nodiscard]] Result<UserFiles> read_user_files(const std::string& rootfs);
+
 /// Resolves `spec` ("", "name", "uid", "name:group", "uid:gid", "name:gid", "uid:group") and
 /// `group_add` (names or numbers) inside the root filesystem at `rootfs` (an absolute path).
 /// "" is uid 0 (and root's passwd entry when there is one). A missing /etc/passwd or
@@ -37,6 +49,10 @@ struct ResolvedUser {
 
 /// Same, below an already opened directory fd of the root filesystem.
 [[nodiscard]] Result<ResolvedUser> resolve_user_at(int rootfd, std::string_view spec,
+                                                   const std::vector<std::string>& group_add = {});
+
+/// Same, against files read before (read_user_files).
+[[nodiscard]] Result<ResolvedUser> resolve_user_in(const UserFiles& files, std::string_view spec,
                                                    const std::vector<std::string>& group_add = {});
 
 }  // namespace berth::container

@@ -153,6 +153,7 @@ class DeferredRemoval;
 class ShimLauncher;
 class NetnsPool;
 class SpareDirs;
+class UserFilesCache;
 
 class ContainerService {
 public:
@@ -267,7 +268,11 @@ private:
     static void settle_mount(Entry& e);
     void unmount_rootfs(Entry& e);
     container::SpecInputs spec_inputs(const Entry& e) const;
-    Result<void> write_bundle(Entry& e);
+    /// The container's /etc/passwd and /etc/group for its spec: its image's, kept in users_,
+    /// while its upper layer is empty (no need to wait for its mount); else read through its
+    /// mounted root filesystem (and kept for the image if the upper layer is still empty).
+    Result<container::UserFiles> user_files(Entry& e);
+    Result<void> write_bundle(Entry& e, container::UserFiles users);
     Result<void> adopt(Entry& e);
     void watch_shim(const std::shared_ptr<Entry>& e, UniqueFd monitor);
     void monitor_loop();
@@ -319,6 +324,7 @@ private:
     std::unique_ptr<DeferredRemoval> removal_;  ///< removed containers' directories
     std::unique_ptr<ShimLauncher> launcher_;    ///< forks the shims (shim_launcher.hpp)
     std::unique_ptr<NetnsPool> netns_;          ///< containers' own network namespaces
+    std::unique_ptr<UserFilesCache> users_;     ///< images' passwd and group files
 };
 
 }  // namespace berth::engine
