@@ -12,6 +12,11 @@
 // and so does the launcher when it cannot fork. It exits when berthd closes the connection.
 // Shims stay the launcher's children (reaped by SIGCHLD = SIG_IGN), and move to init when
 // it exits: they outlive berthd and its launcher alike.
+//
+// The fork itself happens ahead: one child, the spare (`berth-shim (spare)` in ps), waits for
+// the next request, which the launcher passes on to it as it came (same body, same
+// descriptors) before it forks the next spare. A spare that is gone (killed) fails that
+// hand-over, and the launcher forks the shim then, as it does when no spare could be made.
 
 #include <span>
 #include <string>

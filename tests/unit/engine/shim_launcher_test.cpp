@@ -1,7 +1,8 @@
 // ShimLauncher against the real `berth-shim --launcher`: a shim it forks reports on the ready
 // pipe it was given (here: that its exec dir has no shim.json), under the command line that
-// names its exec dir; a bad request is refused on that pipe; a launcher that was killed is
-// reaped at once and replaced by the next launch.
+// names its exec dir, with the next one forked ahead (the spare); a bad request is refused on
+// that pipe; a launcher that was killed is reaped at once and replaced by the next launch, a
+// spare that was killed by a fork of the launcher.
 #include "shim_launcher.hpp"
 
 #include <fcntl.h>
@@ -17,6 +18,7 @@
 #include <thread>
 
 #include "berth/common/fs.hpp"
+#include "berth/common/strings.hpp"
 
 namespace berth::engine {
 namespace {
@@ -36,6 +38,22 @@ std::string read_ready(int fd) {
 
 bool gone(pid_t pid) {  // no process, not even a zombie
     return ::access(("/proc/" + std::to_string(pid)).c_str(), F_OK) != 0;
+}
+
+// The launcher's child whose command line starts with `want`, or "" (polls up to 2 s).
+std::string child_named(pid_t launcher, const std::string& want) {
+    for (int i = 0; i < 200; ++i) {
+        auto kids = read_file("/proc/" + std::to_string(launcher) + "/task/" +
+                              std::to_string(launcher) + "/children");
+        for (const auto& field : kids ? split(*kids, ' ') : std::vector<std::string>{}) {
+            std::string child(trim(field));
+            if (child.empty()) continue;
+            auto cmd = read_file("/proc/" + child + "/cmdline");
+            if (cmd && cmd->rfind(want, 0) == 0) return child;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return "";
 }
 
 class ShimLauncherTest : public ::testing::Test {
@@ -84,19 +102,13 @@ TEST_F(ShimLauncherTest, ShimShowsItsExecDirAsCommandLine) {
     ASSERT_TRUE(l.launch(dir_, {null_.get(), w.get(), null_.get(), null_.get()}, false));
     w.reset();
     // The shim is the launcher's child, in a session of its own, named for its exec dir.
-    std::string want = std::string("berth-shim") + '\0' + dir_ + '\0';
-    std::string found;
-    for (int i = 0; i < 200 && found.empty(); ++i) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-        auto kids = read_file("/proc/" + std::to_string(l.pid()) + "/task/" +
-                              std::to_string(l.pid()) + "/children");
-        if (!kids || kids->empty()) continue;
-        std::string child = kids->substr(0, kids->find(' '));
-        auto cmd = read_file("/proc/" + child + "/cmdline");
-        if (cmd && cmd->rfind(want, 0) == 0) found = child;
-    }
+    std::string found = child_named(l.pid(), std::string("berth-shim") + '\0' + dir_ + '\0');
     ASSERT_FALSE(found.empty()) << "no child of the launcher with command line berth-shim " << dir_;
     EXPECT_EQ(::getsid(std::stoi(found)), std::stoi(found));
+    // The next shim waits already, forked ahead, in the launcher's session still.
+    std::string spare = child_named(l.pid(), std::string("berth-shim") + '\0' + "(spare)" + '\0');
+    ASSERT_FALSE(spare.empty()) << "no spare shim under the launcher";
+    EXPECT_NE(::getsid(std::stoi(spare)), std::stoi(spare));
     // Let it read an empty config: it reports the error and exits.
     { UniqueFd fifo(::open((dir_ + "/shim.json").c_str(), O_WRONLY | O_CLOEXEC)); }
     EXPECT_NE(read_ready(r.get()).find("\"error\""), std::string::npos);
@@ -122,6 +134,26 @@ TEST_F(ShimLauncherTest, KilledLauncherIsReapedAndReplaced) {
     EXPECT_NE(line.find("shim.json"), std::string::npos) << line;
     EXPECT_GT(l.pid(), 0);
     EXPECT_NE(l.pid(), first);
+}
+
+// A spare that was killed fails the hand-over: the launcher forks the shim itself, and a new
+// spare waits for the launch after.
+TEST_F(ShimLauncherTest, KilledSpareIsReplaced) {
+    ShimLauncher l(BERTH_SHIM_BINARY, 200);
+    ASSERT_TRUE(l.prepare());
+    std::string name = std::string("berth-shim") + '\0' + "(spare)" + '\0';
+    std::string spare = child_named(l.pid(), name);
+    ASSERT_FALSE(spare.empty()) << "no spare shim under the launcher";
+    ASSERT_EQ(::kill(std::stoi(spare), SIGKILL), 0);
+    for (int i = 0; i < 500 && !gone(std::stoi(spare)); ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    std::string line = launch(l, 1);
+    EXPECT_NE(line.find(dir_ + "/shim.json"), std::string::npos) << line;
+    std::string next = child_named(l.pid(), name);
+    EXPECT_FALSE(next.empty()) << "no new spare after the launch";
+    EXPECT_NE(next, spare);
+    line = launch(l, 1);  // through the new spare
+    EXPECT_NE(line.find(dir_ + "/shim.json"), std::string::npos) << line;
 }
 
 TEST_F(ShimLauncherTest, MissingBinaryIsAnError) {
