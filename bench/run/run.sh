@@ -187,12 +187,22 @@ berth_bin=${BERTH_CLI:-$BERTH_BUILD_DIR/bin/berth}
 declare -A rss_start rss_runs
 or0() { local v; v=$("$@" || true); echo "${v:-0}"; }   # a figure of a process that is gone: 0
 # daemon_rss_kib <side>: VmRSS of the daemon; dockerd's includes its containerd child,
-# berthd's its shim launcher (the berth-shim child that forks the shims).
+# berthd's its shim launcher (the berth-shim child that forks the shims) and the launcher's
+# spare (the next shim, forked ahead: the launcher's child that is not a container's shim yet).
 daemon_rss_kib() {
-    local p=${pid[$1]:-}
+    local p=${pid[$1]:-} total l c
     [[ -n "$p" ]] || { echo 0; return; }
     case $1 in
-        berth) compat_rss_with_children_kib "$p" berth-shim ;;
+        berth)
+            total=$(compat_rss_with_children_kib "$p" berth-shim)
+            for l in $(compat_children "$p"); do
+                [[ "$(cat "/proc/$l/comm" 2>/dev/null)" == berth-shim ]] || continue
+                for c in $(compat_children "$l"); do
+                    [[ "$(tr '\0' ' ' <"/proc/$c/cmdline" 2>/dev/null)" == "berth-shim (spare) "* ]] &&
+                        total=$((total + $(or0 compat_rss_kib "$c")))
+                done
+            done
+            echo "$total" ;;
         dockerd) compat_rss_with_children_kib "$p" containerd ;;
         *) or0 compat_rss_kib "$p" ;;
     esac
@@ -502,7 +512,7 @@ report() {
                    (d / b >= 20 ? "met" : "MISSED") }'
     fi
     if [[ -n "$b" && -n "${rss_start[berth]:-}" ]]; then
-        printf '  idle berthd + shim launcher RSS (target < 10 MiB): %s MiB after start, %s MiB after the runs\n' \
+        printf '  idle berthd + shim launcher and spare RSS (target < 10 MiB): %s MiB after start, %s MiB after the runs\n' \
             "$(mib "${rss_start[berth]}")" "$(mib "${rss_runs[berth]:-}")"
     fi
     ((${#many_sides[@]})) || return 0
@@ -528,7 +538,7 @@ report() {
                             rm, b / 1024, w / 1024, a / 1024, n, r / 1024 / N, p / 1024 / N,
                             (w - b) / 1024 / N }'
     done
-    echo "  (dockerd's daemon RSS includes its containerd; daemon+ = the daemon's growth / $n_many;"
+    echo "  (berthd's daemon RSS includes its shim launcher and spare, dockerd's its containerd; daemon+ = the daemon's growth / $n_many;"
     echo "   shim RSS/PSS = the sum over the shims / $n_many; podman has no daemon)"
     for s in "${many_sides[@]}"; do
         [[ "${m_running[$s]}" == "$n_many" && "${m_n[$s]}" == "$n_many" ]] ||
