@@ -61,6 +61,14 @@ void report_failure(const std::vector<UniqueFd>& fds, const std::string& what) {
     if (fds.size() >= 2) report_start_failure(fds[1].get(), what);
 }
 
+/// The launch a request asks for (validated by the launcher before it goes on).
+Launch launch_of(const nlohmann::json& body) {
+    Launch l;
+    l.exec_dir = body.value("dir", "");
+    l.debug = body.value("debug", false);
+    return l;
+}
+
 /// What a new shim does first, in whichever child it runs: its own session, its descriptors,
 /// its name. False (and the ready pipe told) when the descriptors can't be placed.
 bool become_shim(shimproto::Message& msg, const Launch& l, std::span<char> args) {
@@ -110,9 +118,7 @@ Spare fork_spare(std::span<char> args, std::optional<Launch>& became) {
             if (msg.error().code == Errc::Unavailable) ::_exit(0);  // the launcher is gone
             continue;
         }
-        Launch l;
-        l.exec_dir = msg->body.value("dir", "");
-        l.debug = msg->body.value("debug", false);
+        Launch l = launch_of(msg->body);
         theirs.reset();  // before its number can be one of the shim's
         if (!become_shim(*msg, l, args)) ::_exit(1);
         became = std::move(l);
@@ -140,9 +146,7 @@ Launch serve_launches(int sock, std::span<char> args) {
             BLOG_ERROR("shim launcher: {}", msg.error().what());
             continue;
         }
-        Launch l;
-        l.exec_dir = msg->body.value("dir", "");
-        l.debug = msg->body.value("debug", false);
+        Launch l = launch_of(msg->body);
         // 0, 1 (the ready pipe) and 2 at least, and the monitor connection after them.
         if (l.exec_dir.empty() || l.exec_dir[0] != '/' || msg->fds.size() < 4) {
             report_failure(msg->fds, "bad launch request: " + msg->body.dump());
@@ -151,30 +155,27 @@ Launch serve_launches(int sock, std::span<char> args) {
         // No descriptor of a request may be open in this frame when a spare is forked: the
         // spare closes every inherited one, and returns through this frame once it is a shim,
         // where a stale UniqueFd would close a number that is now one of its own.
+        bool handed = false;
         if (spare.sock) {
             // The request goes on to the spare as it came. A spare that is gone (killed) fails
             // the send: the launcher forks the shim itself then.
             std::vector<int> fds;
             for (const auto& fd : msg->fds) fds.push_back(fd.get());
-            bool handed = static_cast<bool>(shimproto::send_message(spare.sock.get(), msg->body, fds));
+            handed = static_cast<bool>(shimproto::send_message(spare.sock.get(), msg->body, fds));
             spare.sock.reset();  // what was sent stays readable
-            if (handed) {
-                msg->fds.clear();  // the spare has its own copies
-                spare = fork_spare(args, became);
-                if (became) return std::move(*became);
+        }
+        if (!handed) {
+            pid_t pid = ::fork();
+            if (pid < 0) {
+                report_failure(msg->fds, std::string("fork: ") + std::strerror(errno));
                 continue;
             }
+            if (pid == 0) {  // the new shim
+                if (!become_shim(*msg, l, args)) ::_exit(1);
+                return l;
+            }
         }
-        pid_t pid = ::fork();
-        if (pid < 0) {
-            report_failure(msg->fds, std::string("fork: ") + std::strerror(errno));
-            continue;
-        }
-        if (pid == 0) {  // the new shim
-            if (!become_shim(*msg, l, args)) ::_exit(1);
-            return l;
-        }
-        msg->fds.clear();
+        msg->fds.clear();  // the shim has its own copies
         spare = fork_spare(args, became);
         if (became) return std::move(*became);
     }

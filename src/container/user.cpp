@@ -105,6 +105,11 @@ std::optional<std::string> read_in_root(int rootfd, std::string_view path) {
     return data;
 }
 
+/// What a lookup reads below an open root filesystem: its /etc/passwd and /etc/group.
+UserFiles user_files_at(int rootfd) {
+    return UserFiles{read_in_root(rootfd, "/etc/passwd"), read_in_root(rootfd, "/etc/group")};
+}
+
 Result<int64_t> checked_id(int64_t id) {
     if (id < 0 || id > kMaxId)
         return make_error(Errc::InvalidArgument, "uids and gids must be in range 0-{}", kMaxId);
@@ -115,9 +120,7 @@ Result<int64_t> checked_id(int64_t id) {
 
 Result<ResolvedUser> resolve_user_at(int rootfd, std::string_view spec,
                                      const std::vector<std::string>& group_add) {
-    return resolve_user_in(UserFiles{read_in_root(rootfd, "/etc/passwd"),
-                                     read_in_root(rootfd, "/etc/group")},
-                           spec, group_add);
+    return resolve_user_in(user_files_at(rootfd), spec, group_add);
 }
 
 Result<ResolvedUser> resolve_user_in(const UserFiles& files, std::string_view spec,
@@ -237,7 +240,7 @@ Result<UserFiles> read_user_files(const std::string& rootfs) {
     int fd = ::open(rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) return BERTH_SYS_ERROR("open rootfs {} to read its users", rootfs);
     UniqueFd root(fd);
-    return UserFiles{read_in_root(root.get(), "/etc/passwd"), read_in_root(root.get(), "/etc/group")};
+    return user_files_at(root.get());
 }
 
 Result<ResolvedUser> resolve_user(const std::string& rootfs, std::string_view spec,

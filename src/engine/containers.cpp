@@ -384,7 +384,6 @@ Result<Container> ContainerService::create(const CreateOptions& o,
         // changes is what a reboot leaves: moby removes at its restore an --rm container that
         // is not running, and so do we (its directory on the data root has no record, see
         // load_all); one that was created and never started goes too, where moby keeps it.
-        if (c.host_config.auto_remove) BERTH_TRY(mkdir_all(run_dir, 0700));
         // An --rm container is made to be run at once (`docker run --rm`: create, attach,
         // wait, start): its overlay is mounted meanwhile, off the start's path, from here on,
         // as the record is written and the client's next requests come (the mount is the
@@ -392,6 +391,7 @@ Result<Container> ContainerService::create(const CreateOptions& o,
         // disk). Only for those: moby mounts at start, and a container that is only created
         // holds no mount there; an --rm one that is never started holds it until removed.
         if (c.host_config.auto_remove) {
+            BERTH_TRY(mkdir_all(run_dir, 0700));
             e->c = c;
             e->mounting = std::async(std::launch::async, [this, e] { return mount_overlay(*e); });
         }
