@@ -9,7 +9,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 # Build: compiler, CMake + Ninja + ccache, and the libraries in CMakeLists.txt.
 build_packages=(
     cmake g++ ninja-build pkg-config ccache libc6-dev
-    libgtest-dev libgmock-dev nlohmann-json3-dev libexpected-dev libfmt-dev libspdlog-dev
+    libgtest-dev libgmock-dev nlohmann-json3-dev rapidjson-dev libexpected-dev libfmt-dev libspdlog-dev
     libcli11-dev libseccomp-dev libcap-dev
     libssl-dev libcurl4-openssl-dev libisal-dev libarchive-dev zlib1g-dev libzstd-dev libsqlite3-dev libboost-dev liblzma-dev libbz2-dev
 )

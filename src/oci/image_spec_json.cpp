@@ -29,7 +29,7 @@ namespace {
 
 using namespace detail;
 
-Digest to_digest(const json& v, const std::string& path) {
+Digest to_digest(Value v, const Path& path) {
     std::string s = to_string(v, path);
     auto d = Digest::parse(s);
     // Digest::parse's message already names the digest ("invalid digest \"...\": ...").
@@ -57,23 +57,23 @@ Descriptor read_descriptor(const Obj& o) {
     if (d.size < 0) fail(o.sub("size"), fmt::format("negative size {}", d.size));
     o.strings("urls", d.urls);
     o.string_map("annotations", d.annotations);
-    if (const json* v = o.get("data")) {
+    if (auto v = o.get("data")) {
         std::string text = to_string(*v, o.sub("data"));
         auto bytes = base64_decode(text);
         if (!bytes) fail(o.sub("data"), bytes.error().msg);
         d.data = std::move(*bytes);
     }
-    if (const json* v = o.get("platform")) d.platform = read_platform(Obj(*v, o.sub("platform")));
+    if (auto v = o.get("platform")) d.platform = read_platform(Obj(*v, o.sub("platform")));
     o.str("artifactType", d.artifact_type);
     return d;
 }
 
-Descriptor descriptor_at(const json& v, const std::string& path) {
+Descriptor descriptor_at(Value v, const Path& path) {
     return read_descriptor(Obj(v, path));
 }
 
 void check_schema_version(const Obj& o, int& out) {
-    const json& v = o.need("schemaVersion");
+    Value v = o.need("schemaVersion");
     int n = to_integer<int>(v, o.sub("schemaVersion"));
     if (n == 1)
         fail(o.sub("schemaVersion"), "schema version 1 (Docker's legacy manifest) is not supported",
@@ -93,7 +93,7 @@ void read_manifest(const Obj& o, Manifest& m) {
     m.config = descriptor_at(o.need("config"), o.sub("config"));
     o.need("layers");
     o.array("layers", m.layers, descriptor_at);
-    if (const json* v = o.get("subject")) m.subject = descriptor_at(*v, o.sub("subject"));
+    if (auto v = o.get("subject")) m.subject = descriptor_at(*v, o.sub("subject"));
     o.string_map("annotations", m.annotations);
 }
 
@@ -107,7 +107,7 @@ void read_index(const Obj& o, Index& x) {
     o.str("artifactType", x.artifact_type);
     o.need("manifests");
     o.array("manifests", x.manifests, descriptor_at);
-    if (const json* v = o.get("subject")) x.subject = descriptor_at(*v, o.sub("subject"));
+    if (auto v = o.get("subject")) x.subject = descriptor_at(*v, o.sub("subject"));
     o.string_map("annotations", x.annotations);
 }
 
@@ -118,7 +118,7 @@ HealthConfig read_health(const Obj& o) {
     o.integer("Timeout", h.timeout);
     o.integer("StartPeriod", h.start_period);
     o.integer("StartInterval", h.start_interval);
-    if (const json* v = o.get("Retries")) h.retries = to_integer<int>(*v, o.sub("Retries"));
+    if (auto v = o.get("Retries")) h.retries = to_integer<int>(*v, o.sub("Retries"));
     return h;
 }
 
@@ -133,7 +133,7 @@ void read_container_config(const Obj& o, ContainerConfig& c) {
     o.string_map("Labels", c.labels);
     o.str("StopSignal", c.stop_signal);
     o.boolean("ArgsEscaped", c.args_escaped);
-    if (const json* v = o.get("Healthcheck"))
+    if (auto v = o.get("Healthcheck"))
         c.healthcheck = read_health(Obj(*v, o.sub("Healthcheck")));
     o.strings("OnBuild", c.on_build);
     o.strings("Shell", c.shell);
@@ -151,7 +151,7 @@ void read_image_config(const Obj& o, ImageConfig& c) {
     o.str("os.version", c.os_version);
     o.strings("os.features", c.os_features);
     o.str("variant", c.variant);
-    if (const json* v = o.get("config")) read_container_config(Obj(*v, o.sub("config")), c.config);
+    if (auto v = o.get("config")) read_container_config(Obj(*v, o.sub("config")), c.config);
     {
         Obj r(o.need("rootfs"), o.sub("rootfs"));
         r.need_str("type", c.rootfs.type);
@@ -160,7 +160,7 @@ void read_image_config(const Obj& o, ImageConfig& c) {
                  fmt::format("expected \"layers\", got \"{}\"", json_escape(c.rootfs.type)));
         r.array("diff_ids", c.rootfs.diff_ids, to_digest);
     }
-    o.array("history", c.history, [](const json& e, const std::string& p) {
+    o.array("history", c.history, [](Value e, const Path& p) {
         Obj h(e, p);
         History out;
         h.str("created", out.created);
@@ -170,7 +170,8 @@ void read_image_config(const Obj& o, ImageConfig& c) {
         h.boolean("empty_layer", out.empty_layer);
         return out;
     });
-    for (auto it = o.raw().begin(); it != o.raw().end(); ++it) {
+    const json& raw = o.raw().nlohmann();  // parsed by nlohmann (Parser::Nlohmann)
+    for (auto it = raw.begin(); it != raw.end(); ++it) {
         if (std::find(std::begin(kConfigMembers), std::end(kConfigMembers), it.key()) !=
             std::end(kConfigMembers))
             continue;

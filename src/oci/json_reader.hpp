@@ -5,8 +5,10 @@
 // Reading follows Go's encoding/json: unknown members are ignored, `null` means absent, and
 // numbers must be integers that fit the field's type. A failed field throws FieldError inside a
 // parser; parse_document() catches it (and every nlohmann exception) and returns a Result whose
-// message names the JSON path, so no exception leaves the module.
+// message names the JSON path, so no exception leaves the module. The readers see a document
+// through Value, whichever of the two parsers (parse_document's Parser) read it.
 
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <map>
@@ -19,6 +21,7 @@
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
+#include <rapidjson/document.h>
 
 #include "berth/common/result.hpp"
 #include "json_path.hpp"
@@ -39,12 +42,91 @@ struct FieldError {
     throw FieldError{std::move(path), std::move(what), code};
 }
 
-/// What a value is, for "got ..." in messages: numbers by value (their type was fine, their
-/// value was not), everything else by JSON type name.
-inline std::string describe(const json& v) {
-    if (v.is_number()) return v.dump();
-    return v.type_name();
+[[noreturn]] inline void fail(const Path& path, std::string what,
+                              Errc code = Errc::InvalidArgument) {
+    throw FieldError{path.str(), std::move(what), code};
 }
+
+/// A value of a parsed document, RapidJSON's or nlohmann's (see parse_document()), with what the
+/// readers below ask of it.
+class Value {
+public:
+    Value(const json& j) noexcept : n_(&j) {}               // NOLINT(google-explicit-constructor)
+    Value(const rapidjson::Value& r) noexcept : r_(&r) {}  // NOLINT(google-explicit-constructor)
+
+    bool is_null() const noexcept { return r_ ? r_->IsNull() : n_->is_null(); }
+    bool is_object() const noexcept { return r_ ? r_->IsObject() : n_->is_object(); }
+    bool is_array() const noexcept { return r_ ? r_->IsArray() : n_->is_array(); }
+    bool is_string() const noexcept { return r_ ? r_->IsString() : n_->is_string(); }
+    bool is_boolean() const noexcept { return r_ ? r_->IsBool() : n_->is_boolean(); }
+    /// An integer >= 0 (that fits 64 bits).
+    bool is_unsigned() const noexcept { return r_ ? r_->IsUint64() : n_->is_number_unsigned(); }
+    /// An integer < 0 (that fits 64 bits).
+    bool is_negative() const noexcept {
+        return r_ ? r_->IsInt64() && !r_->IsUint64()
+                  : n_->is_number_integer() && !n_->is_number_unsigned();
+    }
+    uint64_t get_unsigned() const noexcept { return r_ ? r_->GetUint64() : n_->get<uint64_t>(); }
+    int64_t get_negative() const noexcept { return r_ ? r_->GetInt64() : n_->get<int64_t>(); }
+    bool get_boolean() const noexcept { return r_ ? r_->GetBool() : n_->get<bool>(); }
+    std::string_view get_string() const noexcept {
+        if (r_) return {r_->GetString(), r_->GetStringLength()};
+        return n_->get_ref<const std::string&>();
+    }
+
+    size_t size() const noexcept { return r_ ? r_->Size() : n_->size(); }
+    Value at(size_t i) const noexcept {
+        if (r_) return Value((*r_)[static_cast<rapidjson::SizeType>(i)]);
+        return Value((*n_)[i]);
+    }
+    /// The member `key` of an object; of several with that name the last, as Go's
+    /// encoding/json (and nlohmann's std::map) keep it.
+    std::optional<Value> find(std::string_view key) const noexcept {
+        if (n_) {
+            auto it = n_->find(key);
+            if (it == n_->end()) return std::nullopt;
+            return Value(*it);
+        }
+        const rapidjson::Value* found = nullptr;
+        for (auto m = r_->MemberBegin(); m != r_->MemberEnd(); ++m)
+            if (std::string_view(m->name.GetString(), m->name.GetStringLength()) == key)
+                found = &m->value;
+        if (!found) return std::nullopt;
+        return Value(*found);
+    }
+    /// `f(key, value)` for each member of an object, in the document's order (nlohmann's:
+    /// sorted and without duplicates).
+    template <class F>
+    void for_each_member(F f) const {
+        if (n_) {
+            for (auto it = n_->begin(); it != n_->end(); ++it) f(std::string_view(it.key()), Value(it.value()));
+            return;
+        }
+        for (auto m = r_->MemberBegin(); m != r_->MemberEnd(); ++m)
+            f(std::string_view(m->name.GetString(), m->name.GetStringLength()), Value(m->value));
+    }
+
+    /// What it is, for "got ..." in messages: numbers by value (their type was fine, their
+    /// value was not), everything else by JSON type name (nlohmann's names).
+    std::string describe() const {
+        if (n_) return n_->is_number() ? n_->dump() : n_->type_name();
+        if (r_->IsUint64()) return std::to_string(r_->GetUint64());
+        if (r_->IsInt64()) return std::to_string(r_->GetInt64());
+        if (r_->IsNumber()) return json(r_->GetDouble()).dump();
+        if (r_->IsNull()) return "null";
+        if (r_->IsBool()) return "boolean";
+        if (r_->IsString()) return "string";
+        if (r_->IsArray()) return "array";
+        return "object";
+    }
+
+    /// nlohmann's value itself: only for a document parsed by nlohmann alone.
+    const json& nlohmann() const noexcept { return *n_; }
+
+private:
+    const json* n_ = nullptr;
+    const rapidjson::Value* r_ = nullptr;
+};
 
 template <class T>
 std::string integer_name() {
@@ -53,18 +135,18 @@ std::string integer_name() {
 }
 
 template <class T>
-T to_integer(const json& v, const std::string& path) {
+T to_integer(Value v, const Path& path) {
     static_assert(std::is_integral_v<T> && !std::is_same_v<T, bool>);
     auto bad = [&]() {
-        fail(path, fmt::format("expected {}, got {}", integer_name<T>(), describe(v)));
+        fail(path, fmt::format("expected {}, got {}", integer_name<T>(), v.describe()));
     };
-    if (v.is_number_unsigned()) {
-        uint64_t u = v.get<uint64_t>();
+    if (v.is_unsigned()) {
+        uint64_t u = v.get_unsigned();
         if (u > static_cast<uint64_t>(std::numeric_limits<T>::max())) bad();
         return static_cast<T>(u);
     }
-    if (v.is_number_integer()) {  // negative
-        int64_t s = v.get<int64_t>();
+    if (v.is_negative()) {
+        int64_t s = v.get_negative();
         if constexpr (std::is_unsigned_v<T>) {
             bad();
         } else {
@@ -76,112 +158,117 @@ T to_integer(const json& v, const std::string& path) {
     return T{};
 }
 
-inline std::string to_string(const json& v, const std::string& path) {
-    if (!v.is_string()) fail(path, "expected a string, got " + describe(v));
-    return v.get<std::string>();
+inline std::string to_string(Value v, const Path& path) {
+    if (!v.is_string()) fail(path, "expected a string, got " + v.describe());
+    return std::string(v.get_string());
 }
 
-inline bool to_bool(const json& v, const std::string& path) {
-    if (!v.is_boolean()) fail(path, "expected a boolean, got " + describe(v));
-    return v.get<bool>();
+inline bool to_bool(Value v, const Path& path) {
+    if (!v.is_boolean()) fail(path, "expected a boolean, got " + v.describe());
+    return v.get_boolean();
 }
 
 /// A JSON object at a known path, with typed accessors for its members. Absent and null
 /// members leave the output untouched.
 class Obj {
 public:
-    Obj(const json& j, std::string path) : j_(j), path_(std::move(path)) {
-        if (!j_.is_object()) fail(path_, "expected an object, got " + describe(j_));
+    Obj(Value j, const Path& path) : j_(j), path_(path) {
+        if (!j_.is_object()) fail(path_, "expected an object, got " + j_.describe());
     }
 
-    const std::string& path() const { return path_; }
-    const json& raw() const { return j_; }
+    const Path& path() const { return path_; }
+    Value raw() const { return j_; }
 
-    const json* get(std::string_view key) const {
-        auto it = j_.find(key);
-        if (it == j_.end() || it->is_null()) return nullptr;
-        return &*it;
+    std::optional<Value> get(std::string_view key) const {
+        auto v = j_.find(key);
+        if (!v || v->is_null()) return std::nullopt;
+        return v;
     }
     /// A member that must be there (and not null).
-    const json& need(std::string_view key) const {
-        const json* v = get(key);
+    Value need(std::string_view key) const {
+        auto v = get(key);
         if (!v) fail(sub(key), "missing required field");
         return *v;
     }
-    std::string sub(std::string_view key) const { return path_key(path_, key); }
+    Path sub(std::string_view key) const { return Path(path_, key); }
 
     void str(std::string_view key, std::string& out) const {
-        if (auto* v = get(key)) out = to_string(*v, sub(key));
+        if (auto v = get(key)) out = to_string(*v, sub(key));
     }
     void need_str(std::string_view key, std::string& out) const {
         out = to_string(need(key), sub(key));
     }
     void boolean(std::string_view key, bool& out) const {
-        if (auto* v = get(key)) out = to_bool(*v, sub(key));
+        if (auto v = get(key)) out = to_bool(*v, sub(key));
     }
     void boolean(std::string_view key, std::optional<bool>& out) const {
-        if (auto* v = get(key)) out = to_bool(*v, sub(key));
+        if (auto v = get(key)) out = to_bool(*v, sub(key));
     }
     template <class T>
     void integer(std::string_view key, T& out) const {
-        if (auto* v = get(key)) out = to_integer<T>(*v, sub(key));
+        if (auto v = get(key)) out = to_integer<T>(*v, sub(key));
     }
     template <class T>
     void integer(std::string_view key, std::optional<T>& out) const {
-        if (auto* v = get(key)) out = to_integer<T>(*v, sub(key));
+        if (auto v = get(key)) out = to_integer<T>(*v, sub(key));
     }
 
     /// Array member; `each(element, element_path)` converts one element.
     template <class T, class F>
     void array(std::string_view key, std::vector<T>& out, F each) const {
-        const json* v = get(key);
+        auto v = get(key);
         if (!v) return;
-        std::string p = sub(key);
-        if (!v->is_array()) fail(p, "expected an array, got " + describe(*v));
+        Path p = sub(key);
+        if (!v->is_array()) fail(p, "expected an array, got " + v->describe());
         out.clear();
-        out.reserve(v->size());
-        for (size_t i = 0; i < v->size(); ++i) out.push_back(each((*v)[i], path_index(p, i)));
+        const size_t n = v->size();
+        out.reserve(n);
+        for (size_t i = 0; i < n; ++i) out.push_back(each(v->at(i), Path(p, i)));
     }
     void strings(std::string_view key, std::vector<std::string>& out) const {
-        array(key, out, [](const json& e, const std::string& p) { return to_string(e, p); });
+        array(key, out, [](Value e, const Path& p) { return to_string(e, p); });
     }
     template <class T>
     void integers(std::string_view key, std::vector<T>& out) const {
-        array(key, out, [](const json& e, const std::string& p) { return to_integer<T>(e, p); });
+        array(key, out, [](Value e, const Path& p) { return to_integer<T>(e, p); });
     }
 
     /// Object member with arbitrary keys; `each(value, value_path)` converts one value.
     template <class T, class F>
     void map(std::string_view key, std::map<std::string, T>& out, F each) const {
-        const json* v = get(key);
+        auto v = get(key);
         if (!v) return;
-        std::string p = sub(key);
-        if (!v->is_object()) fail(p, "expected an object, got " + describe(*v));
+        Path p = sub(key);
+        if (!v->is_object()) fail(p, "expected an object, got " + v->describe());
         out.clear();
-        for (auto it = v->begin(); it != v->end(); ++it)
-            out.emplace(it.key(), each(it.value(), path_key(p, it.key())));
+        v->for_each_member([&](std::string_view k, Value e) {
+            out.insert_or_assign(std::string(k), each(e, Path(p, k)));  // the last of a name wins
+        });
     }
     void string_map(std::string_view key, std::map<std::string, std::string>& out) const {
-        map(key, out, [](const json& e, const std::string& p) { return to_string(e, p); });
+        map(key, out, [](Value e, const Path& p) { return to_string(e, p); });
     }
-    /// Go's map[string]struct{}: the keys of an object whose values are objects.
+    /// Go's map[string]struct{}: the keys of an object whose values are objects, sorted, each
+    /// once.
     void key_set(std::string_view key, std::vector<std::string>& out) const {
-        const json* v = get(key);
+        auto v = get(key);
         if (!v) return;
-        std::string p = sub(key);
-        if (!v->is_object()) fail(p, "expected an object, got " + describe(*v));
+        Path p = sub(key);
+        if (!v->is_object()) fail(p, "expected an object, got " + v->describe());
         out.clear();
-        for (auto it = v->begin(); it != v->end(); ++it) {
-            if (!it.value().is_object() && !it.value().is_null())
-                fail(path_key(p, it.key()), "expected an object, got " + describe(it.value()));
-            out.push_back(it.key());
-        }
+        v->for_each_member([&](std::string_view k, Value e) {
+            if (!e.is_object() && !e.is_null())
+                fail(Path(p, k), "expected an object, got " + e.describe());
+            out.emplace_back(k);
+        });
+        std::sort(out.begin(), out.end());
+        out.erase(std::unique(out.begin(), out.end()), out.end());
     }
 
     /// Nested object member into an optional; `fill(Obj, T&)` reads its members.
     template <class T, class F>
     void object(std::string_view key, std::optional<T>& out, F fill) const {
-        const json* v = get(key);
+        auto v = get(key);
         if (!v) return;
         Obj o(*v, sub(key));
         T t{};
@@ -191,21 +278,21 @@ public:
     /// Nested object member into a plain struct (kept as is when absent).
     template <class T, class F>
     void object(std::string_view key, T& out, F fill) const {
-        const json* v = get(key);
+        auto v = get(key);
         if (!v) return;
         Obj o(*v, sub(key));
         fill(o, out);
     }
 
 private:
-    const json& j_;
-    std::string path_;
+    Value j_;
+    Path path_;
 };
 
 /// Array elements that are objects: wraps `fill(Obj, T&)` as an Obj::array element converter.
 template <class T, class F>
 auto objects(F fill) {
-    return [fill](const json& e, const std::string& p) {
+    return [fill](Value e, const Path& p) {
         Obj o(e, p);
         T t{};
         fill(o, t);
@@ -248,13 +335,54 @@ inline std::string parser_message(const std::string& what) {
     return rest;
 }
 
+/// Which parser parse_document() reads a document with.
+enum class Parser {
+    /// nlohmann's (it keeps the document, which the image documents' unmodelled members need).
+    Nlohmann,
+    /// RapidJSON's first, in place in a copy of the text: a third of the time, where it counts
+    /// (every container start parses its config.json, ~10 KB with Docker's seccomp profile,
+    /// while the container waits). Whatever it refuses, or a reader refuses in it, is read
+    /// again by nlohmann's, whose words (and positions) the messages are in.
+    RapidJsonFirst,
+};
+
+namespace rapid {
+
+/// What parse_document() asks of RapidJSON: strict RFC 8259 (no comments, trailing commas,
+/// NaN), valid UTF-8, no recursion (a deep document cannot overflow the stack).
+constexpr unsigned kFlags = rapidjson::kParseValidateEncodingFlag | rapidjson::kParseIterativeFlag;
+
+template <class T, class F>
+std::optional<T> parse(std::string_view text, F& read) {
+    // In place, strings point into this buffer, which must end with a NUL; a NUL inside the
+    // text would end it early: such a text goes to nlohmann, as all of them did before.
+    if (text.find('\0') != std::string_view::npos) return std::nullopt;
+    std::string buf(text);
+    rapidjson::Document doc;
+    doc.ParseInsitu<kFlags>(buf.data());
+    if (doc.HasParseError()) return std::nullopt;
+    try {
+        Obj top(Value(static_cast<const rapidjson::Value&>(doc)), Path{});
+        T out{};
+        read(top, out);
+        return out;
+    } catch (const FieldError&) {
+        return std::nullopt;
+    }
+}
+
+}  // namespace rapid
+
 /// Parses `text` and runs `read` over the top-level object, turning every failure into an error
 /// that starts with `origin` (InvalidArgument, or the category a FieldError carries).
 template <class T, class F>
-Result<T> parse_document(std::string_view text, std::string_view origin, F read) {
+Result<T> parse_document(std::string_view text, std::string_view origin, F read,
+                         Parser parser = Parser::Nlohmann) {
+    if (parser == Parser::RapidJsonFirst)
+        if (auto fast = rapid::parse<T>(text, read)) return std::move(*fast);
     try {
         json doc = json::parse(text.begin(), text.end());
-        Obj top(doc, "");
+        Obj top(doc, Path{});
         T out{};
         read(top, out);
         return out;

@@ -235,7 +235,7 @@ void read_linux(const Obj& o, Linux& l) {
         p.str("domain", pers.domain);
         p.strings("flags", pers.flags);
     });
-    o.map("timeOffsets", l.time_offsets, [](const json& e, const std::string& p) {
+    o.map("timeOffsets", l.time_offsets, [](Value e, const Path& p) {
         Obj t(e, p);
         TimeOffset off;
         t.integer("secs", off.secs);
@@ -500,7 +500,7 @@ std::string dump(const ojson& o, bool pretty) {
 }  // namespace
 
 Result<Spec> parse_spec(std::string_view text, std::string_view origin) {
-    return parse_document<Spec>(text, origin, read_spec);
+    return parse_document<Spec>(text, origin, read_spec, Parser::RapidJsonFirst);
 }
 
 Result<Spec> load_spec(const std::string& bundle) {

@@ -391,6 +391,33 @@ TEST(SpecJson, NullMeansAbsentAndUnknownFieldsAreIgnored) {
     ASSERT_EQ(s.mounts.size(), 1u);
 }
 
+TEST(SpecJson, OfMembersWithTheSameNameTheLastCounts) {
+    // Go's encoding/json (runc) keeps the last; so do both of parse_spec's parsers.
+    Spec s = parse_ok(R"({
+        "ociVersion": "1.0.0", "hostname": "first", "hostname": "last",
+        "annotations": {"k": "1", "j": "x", "k": "2"},
+        "linux": {"maskedPaths": ["/a"], "maskedPaths": ["/b", "/c"]}
+    })");
+    EXPECT_EQ(s.hostname, "last");
+    EXPECT_EQ(s.annotations, (std::map<std::string, std::string>{{"j", "x"}, {"k", "2"}}));
+    ASSERT_TRUE(s.linux);
+    EXPECT_EQ(s.linux->masked_paths, (std::vector<std::string>{"/b", "/c"}));
+    // The last one is what is checked, too.
+    EXPECT_THAT(parse_err(R"({"hostname": "ok", "hostname": 5})"),
+                HasSubstr("hostname: expected a string, got 5"));
+    EXPECT_EQ(parse_ok(R"({"hostname": 5, "hostname": "ok"})").hostname, "ok");
+}
+
+TEST(SpecJson, StringsKeepEscapedNulsAndUnicode) {
+    using namespace std::string_literals;
+    Spec s = parse_ok(R"({"ociVersion": "1.0.0", "hostname": "a\u0000b",
+                          "process": {"cwd": "/", "env": ["X=\u00e9\ud83d\ude00", "Y=\"\\/\t"]}})");
+    EXPECT_EQ(s.hostname, "a\0b"s);
+    ASSERT_TRUE(s.process);
+    EXPECT_EQ(s.process->env,
+              (std::vector<std::string>{"X=\xc3\xa9\xf0\x9f\x98\x80", "Y=\"\\/\t"}));
+}
+
 TEST(SpecJson, MissingCwdStaysEmptyForValidateToReport) {
     Spec s = parse_ok(R"({"ociVersion": "1.2.0", "process": {"args": ["sh"]}})");
     ASSERT_TRUE(s.process);
@@ -729,6 +756,13 @@ TEST(SpecJsonMalformed, ReportsLineAndColumn) {
     ASSERT_FALSE(r);
     EXPECT_THAT(r.error().what(), StartsWith("update.json: malformed JSON at line 1, column 2: "));
     EXPECT_EQ(r.error().code, Errc::InvalidArgument);
+}
+
+TEST(SpecJsonMalformed, ANulByteInAStringIsMalformed) {
+    using namespace std::string_literals;
+    EXPECT_THAT(parse_err("{\"hostname\": \"a\0b\"}"s),
+                AllOf(StartsWith("config.json: malformed JSON at line 1, column 16: "),
+                      HasSubstr("U+0000")));
 }
 
 TEST(SpecJsonMalformed, TruncationsAndByteFlipsNeverThrow) {
