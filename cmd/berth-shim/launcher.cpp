@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <linux/close_range.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -98,9 +99,18 @@ Spare fork_spare(std::span<char> args, std::optional<Launch>& became) {
     int pair[2];
     if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0) return {};
     UniqueFd ours(pair[0]), theirs(pair[1]);
+    // The fork and the spare's first steps at the lowest priority: they come right after a
+    // hand-over, while the shim that was handed the launch sets its container up, and on two
+    // CPUs (the shim, berthd's own work) they took a share of the shim's. Nobody waits for the
+    // spare; the launcher and a spare that becomes a shim go back to their priority at once.
+    const int base = ::getpriority(PRIO_PROCESS, 0);
+    (void)::setpriority(PRIO_PROCESS, 0, 19);
     pid_t pid = ::fork();
-    if (pid < 0) return {};
-    if (pid > 0) return Spare{std::move(ours)};
+    if (pid != 0) {
+        (void)::setpriority(PRIO_PROCESS, 0, base);
+        if (pid < 0) return {};
+        return Spare{std::move(ours)};
+    }
 
     // The spare: nothing of the launcher's above stdio but its own socket. Not berthd's
     // connection (the launcher alone holds it, so that berthd sees it close when the launcher
@@ -118,6 +128,7 @@ Spare fork_spare(std::span<char> args, std::optional<Launch>& became) {
             if (msg.error().code == Errc::Unavailable) ::_exit(0);  // the launcher is gone
             continue;
         }
+        (void)::setpriority(PRIO_PROCESS, 0, base);
         Launch l = launch_of(msg->body);
         theirs.reset();  // before its number can be one of the shim's
         if (!become_shim(*msg, l, args)) ::_exit(1);
