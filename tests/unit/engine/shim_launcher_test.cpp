@@ -8,7 +8,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/resource.h>
+#include <sched.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -110,13 +110,12 @@ TEST_F(ShimLauncherTest, ShimShowsItsExecDirAsCommandLine) {
     std::string spare = child_named(l.pid(), std::string("berth-shim") + '\0' + "(spare)" + '\0');
     ASSERT_FALSE(spare.empty()) << "no spare shim under the launcher";
     EXPECT_NE(::getsid(std::stoi(spare)), std::stoi(spare));
-    // The spare waits at the lowest priority; the launcher and a shim keep the daemon's.
-    errno = 0;
-    const int ours = ::getpriority(PRIO_PROCESS, 0);
-    ASSERT_EQ(errno, 0);
-    EXPECT_EQ(::getpriority(PRIO_PROCESS, static_cast<id_t>(std::stoi(spare))), 19);
-    EXPECT_EQ(::getpriority(PRIO_PROCESS, static_cast<id_t>(l.pid())), ours);
-    EXPECT_EQ(::getpriority(PRIO_PROCESS, static_cast<id_t>(std::stoi(found))), ours);
+    // The spare waits under SCHED_IDLE; the launcher and a shim keep the daemon's policy.
+    const int ours = ::sched_getscheduler(0);
+    ASSERT_NE(ours, SCHED_IDLE);
+    EXPECT_EQ(::sched_getscheduler(std::stoi(spare)), SCHED_IDLE);
+    EXPECT_EQ(::sched_getscheduler(l.pid()), ours);
+    EXPECT_EQ(::sched_getscheduler(std::stoi(found)), ours);
     // Let it read an empty config: it reports the error and exits.
     { UniqueFd fifo(::open((dir_ + "/shim.json").c_str(), O_WRONLY | O_CLOEXEC)); }
     EXPECT_NE(read_ready(r.get()).find("\"error\""), std::string::npos);
