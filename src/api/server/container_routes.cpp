@@ -309,10 +309,11 @@ Result<void> post_containers_wait(ContainerBackend& b, Request& req, ResponseWri
         types::WaitResponse failed;
         failed.status_code = -1;
         failed.error = res.error().what();
-        (void)out->write_json_line(failed);
+        (void)out->finish_json_line(failed);
         return {};
     }
-    (void)out->write_json_line(*res);
+    // The answer and the body's end in one write.
+    (void)out->finish_json_line(*res);
     return {};
 }
 

@@ -67,6 +67,10 @@ Result<void> StreamWriter::write_json_line(const nlohmann::json& j) {
     return write(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
 }
 
+Result<void> StreamWriter::finish_json_line(const nlohmann::json& j) {
+    return finish(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+}
+
 bool StreamWriter::client_gone() const noexcept {
     if (failed_) return true;
     struct pollfd p {
@@ -81,6 +85,20 @@ Result<void> StreamWriter::finish() {
     if (failed_) return make_error(Errc::Unavailable, "client disconnected (stream closed)");
     finished_ = true;
     auto r = send_all(fd_, "0\r\n\r\n");
+    if (!r) failed_ = true;
+    return r;
+}
+
+Result<void> StreamWriter::finish(std::string_view last) {
+    if (last.empty()) return finish();
+    if (finished_) return make_error(Errc::Unavailable, "client disconnected (stream closed)");
+    if (failed_) return make_error(Errc::Unavailable, "client disconnected (stream closed)");
+    finished_ = true;
+    std::string head = fmt::format("{:x}\r\n", last.size());
+    struct iovec iov[3] = {{head.data(), head.size()},
+                           {const_cast<char*>(last.data()), last.size()},
+                           {const_cast<char*>("\r\n0\r\n\r\n"), 7}};
+    auto r = send_all(fd_, iov, 3);
     if (!r) failed_ = true;
     return r;
 }

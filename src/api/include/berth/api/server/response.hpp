@@ -42,6 +42,12 @@ public:
     /// it earlier is allowed. Errors: Unavailable.
     [[nodiscard]] Result<void> finish();
 
+    /// Sends `last` as the last data chunk and ends the body, in one write: a client that
+    /// reads to the end of the body (the docker CLI's wait) is woken once, not twice.
+    [[nodiscard]] Result<void> finish(std::string_view last);
+    /// finish() with write_json_line()'s line as the last chunk.
+    [[nodiscard]] Result<void> finish_json_line(const nlohmann::json& j);
+
     [[nodiscard]] bool finished() const noexcept { return finished_; }
     [[nodiscard]] bool failed() const noexcept { return failed_; }
 
