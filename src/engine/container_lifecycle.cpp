@@ -880,6 +880,7 @@ Result<void> ContainerService::update(std::string_view name, const container::Ho
     {
         std::lock_guard lk(e->mu);
         e->c.host_config = h;
+        e->settings_json.clear();
     }
     BERTH_TRY(save(*e));
     publish(e->c, "update");

@@ -49,11 +49,10 @@ RunState parse_run_state(std::string_view s) {
 }
 }  // namespace
 
-nlohmann::json container_to_json(const Container& c) {
-    nlohmann::json config, host, net;
-    container::to_json(config, c.config);
-    container::to_json(host, c.host_config);
-    container::to_json(net, c.networking);
+namespace {
+
+// All of the record but its settings (container_settings_json).
+nlohmann::json record_without_settings(const Container& c) {
     const auto& s = c.state;
     return {{"Id", c.id},
             {"Name", c.name},
@@ -61,9 +60,6 @@ nlohmann::json container_to_json(const Container& c) {
             {"Image", c.image_id},
             {"Path", c.path},
             {"Args", c.args},
-            {"Config", config},
-            {"HostConfig", host},
-            {"NetworkingConfig", net},
             {"State",
              {{"Status", to_string(s.status)},
               {"Pid", s.pid},
@@ -82,6 +78,27 @@ nlohmann::json container_to_json(const Container& c) {
             {"ResolvConfPath", c.resolv_conf_path},
             {"SandboxKey", c.sandbox_key},
             {"Platform", c.platform}};
+}
+
+}  // namespace
+
+std::string container_settings_json(const Container& c) {
+    nlohmann::json config, host, net;
+    container::to_json(config, c.config);
+    container::to_json(host, c.host_config);
+    container::to_json(net, c.networking);
+    return "\"Config\":" + config.dump() + ",\"HostConfig\":" + host.dump() +
+           ",\"NetworkingConfig\":" + net.dump();
+}
+
+std::string container_record_text(const Container& c, std::string_view settings) {
+    // An object's text ends with its closing brace: the settings go in before it.
+    std::string text = record_without_settings(c).dump();
+    text.pop_back();
+    text += ',';
+    text += settings;
+    text += '}';
+    return text;
 }
 
 Result<Container> container_from_json(std::string_view text, std::string_view origin) {

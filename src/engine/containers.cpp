@@ -214,7 +214,8 @@ Result<void> ContainerService::save(const Entry& e) {
     std::string text;
     {
         std::lock_guard lk(e.mu);
-        text = container_to_json(e.c).dump();
+        if (e.settings_json.empty()) e.settings_json = container_settings_json(e.c);
+        text = container_record_text(e.c, e.settings_json);
     }
     // Atomic (the old record or the new one, never half of one) but not fsynced: a state
     // change lost in a power cut is re-derived at start-up from the shims and exit records,
@@ -395,7 +396,8 @@ Result<Container> ContainerService::create(const CreateOptions& o,
             e->c = c;
             e->mounting = std::async(std::launch::async, [this, e] { return mount_overlay(*e); });
         }
-        return atomic_write_file(record_path(c), container_to_json(c).dump(), 0600,
+        e->settings_json = container_settings_json(c);  // for the start's write, too
+        return atomic_write_file(record_path(c), container_record_text(c, e->settings_json), 0600,
                                  Durability::Volatile);
     }();
     if (!made) {

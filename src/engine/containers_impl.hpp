@@ -56,6 +56,9 @@ struct ContainerService::Entry {
     bool stopping = false;
     /// Bumped at every start and exit: a health monitor of an older run stops.
     uint64_t generation = 0;
+    /// container_settings_json(c), kept for the record's next writes (under `mu`): they
+    /// change its state, and only an update these settings, which then clears it.
+    mutable std::string settings_json;
 };
 
 /// How long an explicit remove, and the exit handling, wait for a shim's teardown after the
@@ -73,7 +76,13 @@ struct ContainerService::Exec {
                                                const std::vector<int>& fds = {});
 
 /// config.v2.json <-> Container.
-[[nodiscard]] nlohmann::json container_to_json(const Container& c);
+/// The record's members that a container's life leaves as they are (Config, HostConfig,
+/// NetworkingConfig: most of its text, and of the time to write it), as JSON members without
+/// the braces, for container_record_text.
+[[nodiscard]] std::string container_settings_json(const Container& c);
+/// The record's text: the container's id, name, state, paths..., and `settings`, its
+/// container_settings_json().
+[[nodiscard]] std::string container_record_text(const Container& c, std::string_view settings);
 [[nodiscard]] Result<Container> container_from_json(std::string_view text, std::string_view origin);
 
 /// The files a container's hostname/hosts/resolv.conf start from (moby's defaults without
