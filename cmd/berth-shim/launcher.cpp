@@ -62,12 +62,18 @@ void report_failure(const std::vector<UniqueFd>& fds, const std::string& what) {
     if (fds.size() >= 2) report_start_failure(fds[1].get(), what);
 }
 
-/// The launch a request asks for (validated by the launcher before it goes on).
+/// The launch a request asks for (see valid()).
 Launch launch_of(const nlohmann::json& body) {
     Launch l;
     l.exec_dir = body.value("dir", "");
     l.debug = body.value("debug", false);
     return l;
+}
+
+/// An absolute exec dir, and descriptors 0, 1 (the ready pipe) and 2 at least, and the
+/// monitor connection after them.
+bool valid(const Launch& l, const shimproto::Message& msg) {
+    return !l.exec_dir.empty() && l.exec_dir[0] == '/' && msg.fds.size() >= 4;
 }
 
 /// What a new shim does first, in whichever child it runs: its own session, its descriptors,
@@ -87,10 +93,10 @@ bool become_shim(shimproto::Message& msg, const Launch& l, std::span<char> args)
 
 /// The next shim, forked before it is asked for: the fork and the new process's first steps
 /// (~0.15 ms on our machines, its page faults mostly) happen between two starts instead of in
-/// one. It waits on its end of a socket pair for the launch request the launcher forwards,
-/// and exits when the launcher is gone.
+/// one. It waits on its end of a socket pair for a launch request, and exits when the other
+/// end is closed: berthd's, which the launcher hands over (see offer_spare).
 struct Spare {
-    UniqueFd sock;  ///< the launcher's end
+    UniqueFd sock;  ///< the other end
 };
 
 /// Forks a spare (an empty Spare when that fails: launches fork then). In the spare, returns
@@ -129,16 +135,32 @@ Spare fork_spare(std::span<char> args, std::optional<Launch>& became) {
     for (;;) {
         auto msg = shimproto::recv_message(theirs.get());
         if (!msg) {
-            if (msg.error().code == Errc::Unavailable) ::_exit(0);  // the launcher is gone
+            if (msg.error().code == Errc::Unavailable) ::_exit(0);  // berthd let it go
             continue;
         }
         (void)::sched_setscheduler(0, base, &prio);
         Launch l = launch_of(msg->body);
         theirs.reset();  // before its number can be one of the shim's
+        if (!valid(l, *msg)) {
+            report_failure(msg->fds, "bad launch request: " + msg->body.dump());
+            ::_exit(1);
+        }
         if (!become_shim(*msg, l, args)) ::_exit(1);
         became = std::move(l);
         return {};
     }
+}
+
+/// Forks a spare and hands berthd its end of the spare's socket ({"op":"spare"} and the
+/// descriptor): berthd sends the next launch request to the spare itself, rather than
+/// through the launcher, which was a hand-over more (a wake-up of the launcher, then of the
+/// spare) on the path of every start. In the spare, returns with the launch it was given.
+void offer_spare(int sock, std::span<char> args, std::optional<Launch>& became) {
+    Spare spare = fork_spare(args, became);
+    if (became || !spare.sock) return;
+    // Failing, berthd has no spare and sends its next request here (our copy closes: the
+    // spare exits).
+    (void)shimproto::send_message(sock, {{"op", "spare"}}, {spare.sock.get()});
 }
 
 }  // namespace
@@ -152,7 +174,7 @@ Launch serve_launches(int sock, std::span<char> args) {
     // The launcher never waits for its shims: the kernel reaps them.
     ::signal(SIGCHLD, SIG_IGN);
     std::optional<Launch> became;
-    Spare spare = fork_spare(args, became);
+    offer_spare(sock, args, became);
     if (became) return std::move(*became);
     for (;;) {
         auto msg = shimproto::recv_message(sock);
@@ -161,37 +183,33 @@ Launch serve_launches(int sock, std::span<char> args) {
             BLOG_ERROR("shim launcher: {}", msg.error().what());
             continue;
         }
+        // berthd took the spare (or let a dead one go): the next one.
+        if (msg->body.value("op", "") == "spare-taken") {
+            offer_spare(sock, args, became);
+            if (became) return std::move(*became);
+            continue;
+        }
+        // A launch request: berthd had no spare (none offered yet, or it was gone).
         Launch l = launch_of(msg->body);
-        // 0, 1 (the ready pipe) and 2 at least, and the monitor connection after them.
-        if (l.exec_dir.empty() || l.exec_dir[0] != '/' || msg->fds.size() < 4) {
+        if (!valid(l, *msg)) {
             report_failure(msg->fds, "bad launch request: " + msg->body.dump());
             continue;
+        }
+        pid_t pid = ::fork();
+        if (pid < 0) {
+            report_failure(msg->fds, std::string("fork: ") + std::strerror(errno));
+            continue;
+        }
+        if (pid == 0) {  // the new shim
+            if (!become_shim(*msg, l, args)) ::_exit(1);
+            return l;
         }
         // No descriptor of a request may be open in this frame when a spare is forked: the
         // spare closes every inherited one, and returns through this frame once it is a shim,
         // where a stale UniqueFd would close a number that is now one of its own.
-        bool handed = false;
-        if (spare.sock) {
-            // The request goes on to the spare as it came. A spare that is gone (killed) fails
-            // the send: the launcher forks the shim itself then.
-            std::vector<int> fds;
-            for (const auto& fd : msg->fds) fds.push_back(fd.get());
-            handed = static_cast<bool>(shimproto::send_message(spare.sock.get(), msg->body, fds));
-            spare.sock.reset();  // what was sent stays readable
-        }
-        if (!handed) {
-            pid_t pid = ::fork();
-            if (pid < 0) {
-                report_failure(msg->fds, std::string("fork: ") + std::strerror(errno));
-                continue;
-            }
-            if (pid == 0) {  // the new shim
-                if (!become_shim(*msg, l, args)) ::_exit(1);
-                return l;
-            }
-        }
         msg->fds.clear();  // the shim has its own copies
-        spare = fork_spare(args, became);
+        // berthd may hold one already, or one may be on its way: it keeps the newest.
+        offer_spare(sock, args, became);
         if (became) return std::move(*became);
     }
 }

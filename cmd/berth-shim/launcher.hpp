@@ -8,15 +8,17 @@
 //
 // Protocol (shimproto/protocol.hpp): berthd sends one packet per shim on the launcher's fd 3,
 // {"dir": "<exec-dir>", "debug": bool}, with descriptors that become the shim's 0, 1, 2, ...
-// in that order. The launcher answers nothing: the shim reports on the ready pipe (its fd 1),
+// in that order (to a spare, see below). The shim reports on the ready pipe (its fd 1),
 // and so does the launcher when it cannot fork. It exits when berthd closes the connection.
 // Shims stay the launcher's children (reaped by SIGCHLD = SIG_IGN), and move to init when
 // it exits: they outlive berthd and its launcher alike.
 //
 // The fork itself happens ahead: one child, the spare (`berth-shim (spare)` in ps), waits for
-// the next request, which the launcher passes on to it as it came (same body, same
-// descriptors) before it forks the next spare. A spare that is gone (killed) fails that
-// hand-over, and the launcher forks the shim then, as it does when no spare could be made.
+// the next request on a socket whose other end the launcher sends berthd ({"op":"spare"} with
+// the descriptor). berthd sends the request to the spare itself, then {"op":"spare-taken"} to
+// the launcher, which forks the next. A request that comes to the launcher (berthd had no
+// spare: none offered yet, or it was gone) is forked for there, and a spare offered after it;
+// berthd keeps the newest it was offered.
 
 #include <span>
 #include <string>

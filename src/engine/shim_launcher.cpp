@@ -3,6 +3,7 @@
 #include "shim_launcher.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -36,7 +37,18 @@ void ShimLauncher::reap(pid_t pid) {
     if (pid_ != pid) return;  // replaced already
     if (conn_) BLOG_WARN("shim launcher (pid {}) is gone (status {:#x})", pid, status);
     conn_.reset();
+    spare_.reset();
     pid_ = -1;
+}
+
+void ShimLauncher::collect_spares_locked() {
+    while (conn_) {
+        struct pollfd p {conn_.get(), POLLIN, 0};
+        if (::poll(&p, 1, 0) != 1 || !(p.revents & POLLIN)) return;
+        auto m = shimproto::recv_message(conn_.get());
+        if (!m) return;  // gone: the send says so
+        if (m->body.value("op", "") == "spare" && m->fds.size() == 1) spare_ = std::move(m->fds[0]);
+    }
 }
 
 pid_t ShimLauncher::pid() const {
@@ -81,6 +93,7 @@ Result<void> ShimLauncher::spawn_locked() {
     posix_spawnattr_destroy(&attr);
     if (rc != 0) return sys_error(rc, "start {}", bin_);
     conn_ = std::move(ours);
+    spare_.reset();  // an earlier launcher's
     pid_ = pid;
     BLOG_DEBUG("shim launcher started: pid {}", pid_);
     // The reapers of launchers that are gone have returned: join them rather than keep them.
@@ -105,6 +118,17 @@ Result<void> ShimLauncher::launch(const std::string& exec_dir, const std::vector
                           fds.size());
     std::lock_guard lk(mu_);
     const nlohmann::json req = {{"dir", exec_dir}, {"debug", debug}};
+    collect_spares_locked();
+    if (spare_) {
+        auto sent = shimproto::send_message(spare_.get(), req, fds);
+        spare_.reset();  // what was sent stays readable
+        if (sent) {
+            // The launcher makes the next one (its wake-up comes after the request).
+            if (conn_) (void)shimproto::send_message(conn_.get(), {{"op", "spare-taken"}});
+            return {};
+        }
+        // The spare was gone (killed): the launcher forks the shim, and then the next spare.
+    }
     for (int attempt = 0;; ++attempt) {
         if (!conn_) BERTH_TRY(spawn_locked());
         auto sent = shimproto::send_message(conn_.get(), req, fds);

@@ -33,7 +33,8 @@ public:
     [[nodiscard]] Result<void> prepare();
 
     /// Starts a shim for `exec_dir` whose descriptors 0, 1, 2, ... are `fds` (borrowed; 1 is
-    /// its ready pipe, where it reports). `debug`: the shim logs at debug level.
+    /// its ready pipe, where it reports). `debug`: the shim logs at debug level. The request
+    /// goes to the spare the launcher forked ahead, if one is there, else to the launcher.
     [[nodiscard]] Result<void> launch(const std::string& exec_dir, const std::vector<int>& fds,
                                       bool debug);
 
@@ -43,11 +44,16 @@ public:
 private:
     Result<void> spawn_locked();
     void reap(pid_t pid);
+    /// Takes the spares the launcher offered since the last launch (without waiting): the
+    /// newest is kept, the others let go.
+    void collect_spares_locked();
 
     mutable std::mutex mu_;
     std::string bin_;
     size_t title_room_;
     UniqueFd conn_;
+    /// A spare shim's socket, from the launcher: the next launch request goes to it directly.
+    UniqueFd spare_;
     pid_t pid_ = -1;
     /// One per launcher started: waits for it to exit and reaps it (so that a killed launcher
     /// is no zombie of ours until the next start notices), then forgets it.

@@ -1,8 +1,8 @@
 // ShimLauncher against the real `berth-shim --launcher`: a shim it forks reports on the ready
 // pipe it was given (here: that its exec dir has no shim.json), under the command line that
 // names its exec dir, with the next one forked ahead (the spare); a bad request is refused on
-// that pipe; a launcher that was killed is reaped at once and replaced by the next launch, a
-// spare that was killed by a fork of the launcher.
+// that pipe; a launch goes to the spare directly; a launcher that was killed is reaped at once
+// and replaced by the next launch, a spare that was killed by a fork of the launcher.
 #include "shim_launcher.hpp"
 
 #include <fcntl.h>
@@ -161,6 +161,26 @@ TEST_F(ShimLauncherTest, KilledSpareIsReplaced) {
     EXPECT_NE(next, spare);
     line = launch(l, 1);  // through the new spare
     EXPECT_NE(line.find(dir_ + "/shim.json"), std::string::npos) << line;
+}
+
+// The launcher hands each spare's socket to berthd, which sends the next launch to the spare
+// itself: a launcher that is stopped does not hold it up, and makes the next spare after.
+TEST_F(ShimLauncherTest, LaunchGoesToTheSpareNotThroughTheLauncher) {
+    ShimLauncher l(BERTH_SHIM_BINARY, 200);
+    ASSERT_TRUE(l.prepare());
+    std::string name = std::string("berth-shim") + '\0' + "(spare)" + '\0';
+    std::string spare = child_named(l.pid(), name);
+    ASSERT_FALSE(spare.empty()) << "no spare shim under the launcher";
+    // Its socket is sent right after the fork.
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    pid_t launcher = l.pid();
+    ASSERT_EQ(::kill(launcher, SIGSTOP), 0);
+    std::string line = launch(l, 1);
+    ASSERT_EQ(::kill(launcher, SIGCONT), 0);
+    EXPECT_NE(line.find(dir_ + "/shim.json"), std::string::npos) << line;
+    std::string next = child_named(l.pid(), name);
+    EXPECT_FALSE(next.empty()) << "no new spare after the launch";
+    EXPECT_NE(next, spare);
 }
 
 TEST_F(ShimLauncherTest, MissingBinaryIsAnError) {

@@ -4,7 +4,10 @@
 // Launch: berthd keeps one `berth-shim --launcher` (cmd/berth-shim/launcher.hpp), its fd 3 a
 // SOCK_SEQPACKET connection to berthd. For each start berthd sends it one packet,
 // {"dir":"<exec-dir>","debug":bool}, with the descriptors the new shim gets as its 0, 1, 2, ...
-// in that order; the launcher forks, and the child is the shim, in a session of its own.
+// in that order; the launcher forks, and the child is the shim, in a session of its own. The
+// fork happens ahead: the launcher sends berthd {"op":"spare"} with a socket to a child that
+// waits for the next such packet, which berthd sends there instead, and then {"op":
+// "spare-taken"} to the launcher for the next spare.
 //
 // Start: berthd writes the container's OCI bundle and <exec-dir>/shim.json (ShimConfig), then
 // launches a shim with fd 1 on a pipe (the ready pipe) and, from fd 3 on, the attach streams
