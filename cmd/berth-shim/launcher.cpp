@@ -109,12 +109,16 @@ Spare fork_spare(std::span<char> args, std::optional<Launch>& became) {
     // while the shim that was handed the launch sets its container up, and on two CPUs (the
     // shim, berthd's own work) they took a share of its time (A/B of `run --rm`: 5% at nice 19,
     // 1.5% more at SCHED_IDLE, which a woken task preempts at once). Nobody waits for the
-    // spare; the launcher, and a spare when it becomes a shim, go back to their policy at once.
+    // spare; the launcher goes back to its policy at once, the spare once it waits.
     const int base = ::sched_getscheduler(0);
     struct sched_param prio {};
     (void)::sched_getparam(0, &prio);
     struct sched_param none {};
     (void)::sched_setscheduler(0, SCHED_IDLE, &none);
+    // The change alone does not hand the CPU over (the kernel reschedules on a change of
+    // priority, and SCHED_IDLE's is the same): the shim just handed its launch, woken with us,
+    // would wait for the whole fork.
+    ::sched_yield();
     pid_t pid = ::fork();
     if (pid != 0) {
         (void)::sched_setscheduler(0, base, &prio);
@@ -132,13 +136,15 @@ Spare fork_spare(std::span<char> args, std::optional<Launch>& became) {
         ::syscall(SYS_close_range, keep + 1, ~0U, 0U) != 0)
         ::_exit(1);
     set_command_line(args, "(spare)");
+    // Woken by a launch, it must not wait as an idle task behind whatever else is runnable (the
+    // launcher forking the next spare, the kernel's workers): its policy is back before it waits.
+    (void)::sched_setscheduler(0, base, &prio);
     for (;;) {
         auto msg = shimproto::recv_message(theirs.get());
         if (!msg) {
             if (msg.error().code == Errc::Unavailable) ::_exit(0);  // berthd let it go
             continue;
         }
-        (void)::sched_setscheduler(0, base, &prio);
         Launch l = launch_of(msg->body);
         theirs.reset();  // before its number can be one of the shim's
         if (!valid(l, *msg)) {
