@@ -129,16 +129,23 @@ Result<void> atomic_write_file(const std::string& path, std::string_view data, m
 
 Result<void> mkdir_all(const std::string& path, mode_t mode) {
     if (path.empty()) return make_error(Errc::InvalidArgument, "mkdir: empty path");
-    std::string cur;
-    size_t i = 0;
-    while (i <= path.size()) {
-        size_t next = path.find('/', i);
-        if (next == std::string::npos) next = path.size();
-        cur = path.substr(0, next);
-        i = next + 1;
-        if (cur.empty()) continue;
-        if (::mkdir(cur.c_str(), mode) < 0 && errno != EEXIST)
-            return BERTH_SYS_ERROR("mkdir {}", cur);
+    // Mostly the parent is there: one mkdir then, rather than one per component (a container's
+    // directories are made at every start, several levels down).
+    if (::mkdir(path.c_str(), mode) == 0) return {};
+    if (errno == ENOENT) {
+        std::string cur;
+        size_t i = 0;
+        while (i <= path.size()) {
+            size_t next = path.find('/', i);
+            if (next == std::string::npos) next = path.size();
+            cur = path.substr(0, next);
+            i = next + 1;
+            if (cur.empty()) continue;
+            if (::mkdir(cur.c_str(), mode) < 0 && errno != EEXIST)
+                return BERTH_SYS_ERROR("mkdir {}", cur);
+        }
+    } else if (errno != EEXIST) {
+        return BERTH_SYS_ERROR("mkdir {}", path);
     }
     struct stat st {};
     if (::stat(path.c_str(), &st) < 0) return BERTH_SYS_ERROR("stat {}", path);

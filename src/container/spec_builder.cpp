@@ -479,7 +479,8 @@ Result<oci::Resources> build_resources(const SpecInputs& in) {
     if (h.nano_cpus > 0 && h.cpu_quota > 0)
         return make_error(Errc::InvalidArgument,
                           "Conflicting options: Nano CPUs and CPU Quota cannot both be set");
-    if (long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    // sysconf reads /sys for the number: only when there is a limit to check.
+    if (long ncpu = h.nano_cpus > 0 ? sysconf(_SC_NPROCESSORS_ONLN) : 0;
         h.nano_cpus < 0 || (ncpu > 0 && h.nano_cpus > ncpu * 1000000000LL))
         return make_error(Errc::InvalidArgument,
                           "Range of CPUs is from 0.01 to {}.00, as there are only {} CPUs "
@@ -1156,10 +1157,11 @@ Result<oci::Spec> build_spec(const SpecInputs& in) {
     // Sysctls: Docker's defaults for a network namespace of its own, then the user's.
     bool own_net = h.network_mode != "host" && !is_container_mode(h.network_mode);
     if (own_net) {
-        if (sysctl_exists("net.ipv4.ping_group_range"))
-            l.sysctl["net.ipv4.ping_group_range"] = "0 2147483647";
-        if (sysctl_exists("net.ipv4.ip_unprivileged_port_start"))
-            l.sysctl["net.ipv4.ip_unprivileged_port_start"] = "0";
+        // The kernel's, looked up once (two stats of /proc/sys at every start otherwise).
+        static const bool ping_range = sysctl_exists("net.ipv4.ping_group_range");
+        static const bool port_start = sysctl_exists("net.ipv4.ip_unprivileged_port_start");
+        if (ping_range) l.sysctl["net.ipv4.ping_group_range"] = "0 2147483647";
+        if (port_start) l.sysctl["net.ipv4.ip_unprivileged_port_start"] = "0";
     }
     for (const auto& [k, v] : h.sysctls) {
         BERTH_TRY(check_sysctl(k, h));

@@ -39,6 +39,26 @@ TEST(Fs, AtomicWriteReadAndRemoveAll) {
     EXPECT_TRUE(path_exists("/etc/passwd"));  // the symlink was removed, not followed
 }
 
+TEST(Fs, MkdirAllMakesWhatIsMissingAndRefusesAFile) {
+    std::string dir = make_temp();
+    ASSERT_TRUE(mkdir_all(dir + "/a", 0700));  // the parent is there: one level
+    ASSERT_TRUE(mkdir_all(dir + "/a"));        // there already
+    ASSERT_TRUE(mkdir_all(dir + "/a/b/c/d", 0750));  // several levels
+    struct stat st {};
+    ASSERT_EQ(::stat((dir + "/a/b/c/d").c_str(), &st), 0);
+    EXPECT_TRUE(S_ISDIR(st.st_mode));
+    ASSERT_EQ(::stat((dir + "/a").c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 07777, 0700u);
+    ASSERT_TRUE(atomic_write_file(dir + "/f", "x"));
+    auto leaf = mkdir_all(dir + "/f");
+    ASSERT_FALSE(leaf);
+    EXPECT_NE(leaf.error().what().find("is not a directory"), std::string::npos) << leaf.error().what();
+    auto below = mkdir_all(dir + "/f/g/h");
+    ASSERT_FALSE(below);
+    EXPECT_NE(below.error().what().find(dir + "/f/g"), std::string::npos) << below.error().what();
+    ASSERT_TRUE(remove_all(dir));
+}
+
 TEST(Fs, ReadMissingIsNotFound) {
     auto r = read_file("/nonexistent/berth");
     ASSERT_FALSE(r);
