@@ -426,6 +426,12 @@ Result<void> ContainerService::start_locked(Entry& e) {
         ++e.generation;
     }
     if (auto s = save(e); !s) BLOG_WARN("save {}: {}", id, s.error().what());
+    {
+        // Kept for this write after the create's; the next one (the exit) may be days away:
+        // not kilobytes per running container meanwhile.
+        std::lock_guard lk(e.mu);
+        std::string().swap(e.settings_json);
+    }
     publish(e.c, "start");
     auto self = BERTH_TRY(find(id));
     start_health(self);

@@ -214,8 +214,8 @@ Result<void> ContainerService::save(const Entry& e) {
     std::string text;
     {
         std::lock_guard lk(e.mu);
-        if (e.settings_json.empty()) e.settings_json = container_settings_json(e.c);
-        text = container_record_text(e.c, e.settings_json);
+        text = container_record_text(
+            e.c, e.settings_json.empty() ? container_settings_json(e.c) : e.settings_json);
     }
     // Atomic (the old record or the new one, never half of one) but not fsynced: a state
     // change lost in a power cut is re-derived at start-up from the shims and exit records,

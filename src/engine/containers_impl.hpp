@@ -56,8 +56,9 @@ struct ContainerService::Entry {
     bool stopping = false;
     /// Bumped at every start and exit: a health monitor of an older run stops.
     uint64_t generation = 0;
-    /// container_settings_json(c), kept for the record's next writes (under `mu`): they
-    /// change its state, and only an update these settings, which then clears it.
+    /// container_settings_json(c), kept from the create's write of the record for the
+    /// start's (under `mu`): those change its state; an update changes these settings, and
+    /// clears it, as the start does once it is written.
     mutable std::string settings_json;
 };
 
