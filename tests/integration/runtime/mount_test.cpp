@@ -97,6 +97,17 @@ TEST_F(MountTest, ProcSysDevAreMounted) {
     ASSERT_TRUE(mq.has_value());
     EXPECT_EQ(mq->fstype, "mqueue");
     EXPECT_TRUE(find_mount(mounts, "/sys/fs/cgroup").has_value());
+    // The spec's cgroup mount is "ro", nosuid, noexec, nodev: so is every mount of it (on a v1
+    // host the tmpfs and a bind of each hierarchy's directory).
+    int cgroup_mounts = 0;
+    for (const auto& m : mounts) {
+        if (m.mount_point != "/sys/fs/cgroup" && m.mount_point.rfind("/sys/fs/cgroup/", 0) != 0) continue;
+        ++cgroup_mounts;
+        EXPECT_TRUE(m.has_option("ro") && m.has_option("nosuid") && m.has_option("nodev") &&
+                    m.has_option("noexec"))
+            << describe(m);
+    }
+    EXPECT_GE(cgroup_mounts, 1);
 }
 
 TEST_F(MountTest, ProcIsTheContainersPidNamespace) {
