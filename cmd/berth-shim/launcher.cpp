@@ -189,7 +189,7 @@ Launch serve_launches(int sock, std::span<char> args) {
             BLOG_ERROR("shim launcher: {}", msg.error().what());
             continue;
         }
-        // berthd took the spare (or let a dead one go): the next one.
+        // berthd took the spare: the next one.
         if (msg->body.value("op", "") == "spare-taken") {
             offer_spare(sock, args, became);
             if (became) return std::move(*became);

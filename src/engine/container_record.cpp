@@ -47,9 +47,6 @@ RunState parse_run_state(std::string_view s) {
         if (to_string(st) == s) return st;
     return RunState::Dead;
 }
-}  // namespace
-
-namespace {
 
 // All of the record but its settings (container_settings_json).
 nlohmann::json record_without_settings(const Container& c) {

@@ -150,9 +150,8 @@ int do_cgroup(int rootfd, const InitConfig& c, const MountOp& m, char* step, siz
                         (base & MS_NODEV ? MOUNT_ATTR_NODEV : 0) | (base & MS_NOEXEC ? MOUNT_ATTR_NOEXEC : 0);
         if (::syscall(SYS_mount_setattr, top.get(), "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) == 0)
             return 0;
-        if (errno != ENOSYS)
-            return fail(step, len, errno, "set the attributes of the mounts on %s", m.destination.c_str());
-        for (const auto& s : c.cgroup_sources) {  // before Linux 5.12: each bind remounted
+        // Before Linux 5.12 (ENOSYS), or refused: each bind remounted, as before.
+        for (const auto& s : c.cgroup_sources) {
             UniqueFd mnt(::openat(dir.get(), s.name.c_str(), flags));
             if (!mnt) return fail(step, len, errno, "reopen %s/%s", m.destination.c_str(), s.name.c_str());
             if (::mount(nullptr, fd_path(mnt.get(), tp), nullptr, MS_BIND | MS_REMOUNT | base | ro, nullptr) < 0)
