@@ -3,6 +3,8 @@
 #include "launcher.hpp"
 
 #include <fcntl.h>
+#include <malloc.h>
+#include <poll.h>
 #include <linux/close_range.h>
 #include <sched.h>
 #include <signal.h>
@@ -21,6 +23,7 @@
 
 #include "berth/common/fs.hpp"
 #include "berth/common/log.hpp"
+#include "berth/common/resident.hpp"
 #include "berth/shimproto/channel.hpp"
 
 namespace berth::shim {
@@ -182,7 +185,23 @@ Launch serve_launches(int sock, std::span<char> args) {
     std::optional<Launch> became;
     offer_spare(sock, args, became);
     if (became) return std::move(*became);
+    // Idle, the launcher gives back what its start-up and forks ran (its pages count in
+    // berthd's idle memory), as the shims and berthd do: after a quiet while, not after each
+    // request (reading /proc/self/smaps takes a millisecond or two).
+    constexpr int kIdleDropMs = 2000;
+    bool active = true;
     for (;;) {
+        if (active) {
+            struct pollfd p {sock, POLLIN, 0};
+            int n = ::poll(&p, 1, kIdleDropMs);
+            if (n == 0) {
+                ::malloc_trim(0);
+                drop_clean_file_pages();
+                active = false;
+            }
+            if (n <= 0) continue;
+        }
+        active = true;
         auto msg = shimproto::recv_message(sock);
         if (!msg) {
             if (msg.error().code == Errc::Unavailable) std::exit(0);  // berthd is gone

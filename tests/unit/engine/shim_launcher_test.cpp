@@ -1,8 +1,9 @@
 // ShimLauncher against the real `berth-shim --launcher`: a shim it forks reports on the ready
 // pipe it was given (here: that its exec dir has no shim.json), under the command line that
 // names its exec dir, with the next one forked ahead (the spare); a bad request is refused on
-// that pipe; a launch goes to the spare directly; a launcher that was killed is reaped at once
-// and replaced by the next launch, a spare that was killed by a fork of the launcher.
+// that pipe; a launch goes to the spare directly; an idle launcher drops its code pages; a
+// launcher that was killed is reaped at once and replaced by the next launch, a spare that was
+// killed by a fork of the launcher.
 #include "shim_launcher.hpp"
 
 #include <fcntl.h>
@@ -15,6 +16,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdio>
 #include <string>
 #include <thread>
 
@@ -185,6 +187,41 @@ TEST_F(ShimLauncherTest, LaunchGoesToTheSpareNotThroughTheLauncher) {
     std::string next = child_named(l.pid(), name);
     EXPECT_FALSE(next.empty()) << "no new spare after the launch";
     EXPECT_NE(next, spare);
+}
+
+// Resident kB of a process's executable file mappings (its code).
+long text_rss_kb(pid_t pid) {
+    auto smaps = read_file("/proc/" + std::to_string(pid) + "/smaps");
+    if (!smaps) return -1;
+    long total = 0;
+    bool text = false;
+    for (const auto& line : split(*smaps, '\n')) {
+        auto f = split(line, ' ');
+        if (!f.empty() && f[0].find('-') != std::string::npos && f.size() > 1 && f[1].size() == 4) {
+            text = f[1] == "r-xp" && line.find('/') != std::string::npos;
+            continue;
+        }
+        long kb = 0;
+        if (text && std::sscanf(line.c_str(), "Rss: %ld kB", &kb) == 1) total += kb;
+    }
+    return total;
+}
+
+// An idle launcher drops the page-table entries of its code, as the shims and berthd do.
+TEST_F(ShimLauncherTest, IdleLauncherDropsItsCodePages) {
+    ShimLauncher l(BERTH_SHIM_BINARY, 200);
+    ASSERT_EQ(launch(l, 1).find(dir_ + "/shim.json") != std::string::npos, true);
+    pid_t launcher = l.pid();
+    long busy = text_rss_kb(launcher);
+    ASSERT_GT(busy, 0);
+    long idle = busy;
+    for (int i = 0; i < 50 && idle > busy / 2; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        idle = text_rss_kb(launcher);
+    }
+    EXPECT_LT(idle, busy / 2) << "code resident: " << busy << " kB after a launch, " << idle
+                              << " kB 5 s later";
+    EXPECT_NE(launch(l, 1).find(dir_ + "/shim.json"), std::string::npos);  // still serves
 }
 
 TEST_F(ShimLauncherTest, MissingBinaryIsAnError) {
