@@ -3,9 +3,8 @@
 #include "launcher.hpp"
 
 #include <fcntl.h>
-#include <malloc.h>
-#include <poll.h>
 #include <linux/close_range.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -195,8 +194,7 @@ Launch serve_launches(int sock, std::span<char> args) {
             struct pollfd p {sock, POLLIN, 0};
             int n = ::poll(&p, 1, kIdleDropMs);
             if (n == 0) {
-                ::malloc_trim(0);
-                drop_clean_file_pages();
+                give_back_idle_memory();
                 active = false;
             }
             if (n <= 0) continue;

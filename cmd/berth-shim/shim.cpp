@@ -4,7 +4,6 @@
 #include "shim.hpp"
 
 #include <fcntl.h>
-#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <sched.h>
@@ -656,8 +655,7 @@ int Shim::run() {
             last_event_ns = now_unix_nanos();
         } else if (n == 0 && active &&
                    now_unix_nanos() - last_event_ns >= kIdleDropMs * 1'000'000LL) {
-            ::malloc_trim(0);
-            drop_clean_file_pages();
+            give_back_idle_memory();
             active = false;
         }
         for (int i = 0; i < n; ++i) {

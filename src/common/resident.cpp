@@ -1,5 +1,6 @@
 #include "berth/common/resident.hpp"
 
+#include <malloc.h>
 #include <sys/mman.h>
 
 #include <cstdint>
@@ -52,6 +53,11 @@ void drop_clean_file_pages() noexcept {
     }
     std::fclose(f);
     drop();
+}
+
+void give_back_idle_memory() noexcept {
+    ::malloc_trim(0);
+    drop_clean_file_pages();
 }
 
 }  // namespace berth

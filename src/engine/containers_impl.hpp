@@ -59,7 +59,7 @@ struct ContainerService::Entry {
     /// container_settings_json(c), kept from the create's write of the record for the
     /// start's (under `mu`): those change its state; an update changes these settings, and
     /// clears it, as the start does once it is written.
-    mutable std::string settings_json;
+    std::string settings_json;
 };
 
 /// How long an explicit remove, and the exit handling, wait for a shim's teardown after the

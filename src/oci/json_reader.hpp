@@ -37,11 +37,6 @@ struct FieldError {
     Errc code = Errc::InvalidArgument;
 };
 
-[[noreturn]] inline void fail(std::string path, std::string what,
-                              Errc code = Errc::InvalidArgument) {
-    throw FieldError{std::move(path), std::move(what), code};
-}
-
 [[noreturn]] inline void fail(const Path& path, std::string what,
                               Errc code = Errc::InvalidArgument) {
     throw FieldError{path.str(), std::move(what), code};

@@ -48,27 +48,36 @@ Result<void> send_all(int fd, std::string_view data) {
     return send_all(fd, &iov, data.empty() ? 0 : 1);
 }
 
+// A JSON document and "\n"; invalid UTF-8 in a string is replaced rather than thrown about.
+std::string json_line(const nlohmann::json& j) {
+    return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
 }  // namespace
 
-Result<void> StreamWriter::write(std::string_view data) {
-    if (failed_ || finished_)
-        return make_error(Errc::Unavailable, "client disconnected (stream closed)");
-    if (data.empty()) return {};
+Result<void> StreamWriter::send_chunk(std::string_view data, std::string_view after) {
     std::string head = fmt::format("{:x}\r\n", data.size());
     struct iovec iov[3] = {{head.data(), head.size()},
                            {const_cast<char*>(data.data()), data.size()},
-                           {const_cast<char*>("\r\n"), 2}};
+                           {const_cast<char*>(after.data()), after.size()}};
     auto r = send_all(fd_, iov, 3);
     if (!r) failed_ = true;
     return r;
 }
 
+Result<void> StreamWriter::write(std::string_view data) {
+    if (failed_ || finished_)
+        return make_error(Errc::Unavailable, "client disconnected (stream closed)");
+    if (data.empty()) return {};
+    return send_chunk(data, "\r\n");
+}
+
 Result<void> StreamWriter::write_json_line(const nlohmann::json& j) {
-    return write(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+    return write(json_line(j));
 }
 
 Result<void> StreamWriter::finish_json_line(const nlohmann::json& j) {
-    return finish(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+    return finish(json_line(j));
 }
 
 bool StreamWriter::client_gone() const noexcept {
@@ -91,16 +100,10 @@ Result<void> StreamWriter::finish() {
 
 Result<void> StreamWriter::finish(std::string_view last) {
     if (last.empty()) return finish();
-    if (finished_) return make_error(Errc::Unavailable, "client disconnected (stream closed)");
-    if (failed_) return make_error(Errc::Unavailable, "client disconnected (stream closed)");
+    if (failed_ || finished_)
+        return make_error(Errc::Unavailable, "client disconnected (stream closed)");
     finished_ = true;
-    std::string head = fmt::format("{:x}\r\n", last.size());
-    struct iovec iov[3] = {{head.data(), head.size()},
-                           {const_cast<char*>(last.data()), last.size()},
-                           {const_cast<char*>("\r\n0\r\n\r\n"), 7}};
-    auto r = send_all(fd_, iov, 3);
-    if (!r) failed_ = true;
-    return r;
+    return send_chunk(last, "\r\n0\r\n\r\n");  // the chunk's end, then the last chunk
 }
 
 Result<size_t> HijackedStream::read(std::span<char> buf) {

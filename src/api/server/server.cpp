@@ -1,6 +1,5 @@
 #include "berth/api/server/server.hpp"
 
-#include <malloc.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -145,8 +144,7 @@ struct Server::Impl {
             // arenas otherwise; idle RSS is a target, ARCHITECTURE.md "What fast means"), and
             // the code pages they ran. Not at each last close: a client's commands come one
             // after another and would fault it all back in each time.
-            ::malloc_trim(0);
-            drop_clean_file_pages();
+            give_back_idle_memory();
         });
     }
 

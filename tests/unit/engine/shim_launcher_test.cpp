@@ -59,6 +59,11 @@ std::string child_named(pid_t launcher, const std::string& want) {
     return "";
 }
 
+// The launcher's child that waits for the next launch (`berth-shim (spare)`), or "".
+std::string spare_of(pid_t launcher) {
+    return child_named(launcher, std::string("berth-shim") + '\0' + "(spare)" + '\0');
+}
+
 class ShimLauncherTest : public ::testing::Test {
 protected:
     void SetUp() override {
@@ -109,7 +114,7 @@ TEST_F(ShimLauncherTest, ShimShowsItsExecDirAsCommandLine) {
     ASSERT_FALSE(found.empty()) << "no child of the launcher with command line berth-shim " << dir_;
     EXPECT_EQ(::getsid(std::stoi(found)), std::stoi(found));
     // The next shim waits already, forked ahead, in the launcher's session still.
-    std::string spare = child_named(l.pid(), std::string("berth-shim") + '\0' + "(spare)" + '\0');
+    std::string spare = spare_of(l.pid());
     ASSERT_FALSE(spare.empty()) << "no spare shim under the launcher";
     EXPECT_NE(::getsid(std::stoi(spare)), std::stoi(spare));
     // Forked under SCHED_IDLE, the spare waits with the daemon's policy again (a launch wakes
@@ -154,15 +159,14 @@ TEST_F(ShimLauncherTest, KilledLauncherIsReapedAndReplaced) {
 TEST_F(ShimLauncherTest, KilledSpareIsReplaced) {
     ShimLauncher l(BERTH_SHIM_BINARY, 200);
     ASSERT_TRUE(l.prepare());
-    std::string name = std::string("berth-shim") + '\0' + "(spare)" + '\0';
-    std::string spare = child_named(l.pid(), name);
+    std::string spare = spare_of(l.pid());
     ASSERT_FALSE(spare.empty()) << "no spare shim under the launcher";
     ASSERT_EQ(::kill(std::stoi(spare), SIGKILL), 0);
     for (int i = 0; i < 500 && !gone(std::stoi(spare)); ++i)
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
     std::string line = launch(l, 1);
     EXPECT_NE(line.find(dir_ + "/shim.json"), std::string::npos) << line;
-    std::string next = child_named(l.pid(), name);
+    std::string next = spare_of(l.pid());
     EXPECT_FALSE(next.empty()) << "no new spare after the launch";
     EXPECT_NE(next, spare);
     line = launch(l, 1);  // through the new spare
@@ -174,8 +178,7 @@ TEST_F(ShimLauncherTest, KilledSpareIsReplaced) {
 TEST_F(ShimLauncherTest, LaunchGoesToTheSpareNotThroughTheLauncher) {
     ShimLauncher l(BERTH_SHIM_BINARY, 200);
     ASSERT_TRUE(l.prepare());
-    std::string name = std::string("berth-shim") + '\0' + "(spare)" + '\0';
-    std::string spare = child_named(l.pid(), name);
+    std::string spare = spare_of(l.pid());
     ASSERT_FALSE(spare.empty()) << "no spare shim under the launcher";
     // Its socket is sent right after the fork.
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
@@ -184,7 +187,7 @@ TEST_F(ShimLauncherTest, LaunchGoesToTheSpareNotThroughTheLauncher) {
     std::string line = launch(l, 1);
     ASSERT_EQ(::kill(launcher, SIGCONT), 0);
     EXPECT_NE(line.find(dir_ + "/shim.json"), std::string::npos) << line;
-    std::string next = child_named(l.pid(), name);
+    std::string next = spare_of(l.pid());
     EXPECT_FALSE(next.empty()) << "no new spare after the launch";
     EXPECT_NE(next, spare);
 }
@@ -210,7 +213,7 @@ long text_rss_kb(pid_t pid) {
 // An idle launcher drops the page-table entries of its code, as the shims and berthd do.
 TEST_F(ShimLauncherTest, IdleLauncherDropsItsCodePages) {
     ShimLauncher l(BERTH_SHIM_BINARY, 200);
-    ASSERT_EQ(launch(l, 1).find(dir_ + "/shim.json") != std::string::npos, true);
+    ASSERT_NE(launch(l, 1).find(dir_ + "/shim.json"), std::string::npos);
     pid_t launcher = l.pid();
     long busy = text_rss_kb(launcher);
     ASSERT_GT(busy, 0);
@@ -220,7 +223,7 @@ TEST_F(ShimLauncherTest, IdleLauncherDropsItsCodePages) {
         idle = text_rss_kb(launcher);
     }
     EXPECT_LT(idle, busy / 2) << "code resident: " << busy << " kB after a launch, " << idle
-                              << " kB 5 s later";
+                              << " kB after up to 5 s idle";
     EXPECT_NE(launch(l, 1).find(dir_ + "/shim.json"), std::string::npos);  // still serves
 }
 

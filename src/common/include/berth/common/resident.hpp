@@ -18,4 +18,10 @@ namespace berth {
 /// Best effort; failures are ignored.
 void drop_clean_file_pages() noexcept;
 
+/// What a process gives back once it has been idle a while (berthd, a shim, the shim
+/// launcher): the heap memory its work freed (glibc keeps it in its arenas otherwise, malloc_trim)
+/// and the code pages that work ran (drop_clean_file_pages). Not after each request: a
+/// millisecond or two, and what the next request runs faults back in.
+void give_back_idle_memory() noexcept;
+
 }  // namespace berth

@@ -52,6 +52,10 @@ public:
     [[nodiscard]] bool failed() const noexcept { return failed_; }
 
 private:
+    /// `data` as one chunk, followed by `after` (its "\r\n", and the last chunk with finish),
+    /// in one write.
+    Result<void> send_chunk(std::string_view data, std::string_view after);
+
     int fd_;
     bool finished_ = false;
     bool failed_ = false;
